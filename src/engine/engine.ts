@@ -1,0 +1,384 @@
+// VecStore as a service: validated writes through the journal, exact and hybrid queries, deletes, compaction, stats.
+import { VecStoreError } from '../errors.js';
+import { higherScoreIsBetter, normalizeInPlace, rankDistanceFn, scoreFromRankDistance, type MetricName } from '../distance/metric.js';
+import { VectorStore, type Metadata, type RecordView } from '../store/vector-store.js';
+import { ScanPool } from '../search/scan-pool.js';
+import { QueryBatcher, type SearchOutcome } from '../search/query-batcher.js';
+import type { WorkerMetricsDelta } from '../search/messages.js';
+import { fuseCandidates, type FusionMethod } from '../search/fusion.js';
+import { compileFilter, type FilterPredicate } from './filter.js';
+import { TextIndex } from './text-index.js';
+import { QueryCache } from './query-cache.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { parseRecord, type RecordInput } from './record-validation.js';
+import { NO_JOURNAL, type Journal, type Mutation } from './mutation.js';
+
+export interface EngineOptions {
+  metric: MetricName;
+  dimension?: number;
+  threads: number;
+  limits?: Limits;
+  /** Query cache entries (0 turns the cache off). */
+  cacheSize?: number;
+  bm25?: { k1?: number; b?: number };
+  /** Receives scan workers' metric deltas. */
+  onWorkerMetrics?: (delta: WorkerMetricsDelta) => void;
+  /** Extra worker environment (the test-only fault switch). */
+  workerEnv?: Record<string, string>;
+}
+
+/** One result of a query. */
+export interface QueryHit {
+  id: string;
+  score: number;
+  metadata: Metadata | undefined;
+  vector?: number[];
+}
+
+/** A query's answer with the stats the API reports. */
+export interface QueryAnswer {
+  results: QueryHit[];
+  stats: { total_candidates: number; filtered_count: number; duration_ms: number };
+}
+
+export interface VectorQuery {
+  vector: Float32Array;
+  k: number;
+  filter?: string;
+  includeVectors?: boolean;
+}
+
+export interface HybridQuery extends VectorQuery {
+  textQuery: string;
+  alpha: number;
+  fusion: FusionMethod;
+}
+
+/** A per-record failure inside a batch upsert. */
+export interface BatchError {
+  index: number;
+  id?: string;
+  error: string;
+  code: string;
+}
+
+/** The store, its text index, the scan pool and the query cache behind one API. */
+export class VecStoreEngine {
+  readonly store: VectorStore;
+  readonly textIndex: TextIndex;
+  readonly limits: Limits;
+  private readonly pool: ScanPool;
+  private readonly batcher: QueryBatcher;
+  private readonly cache: QueryCache<QueryAnswer>;
+  private journal: Journal = NO_JOURNAL;
+
+  constructor(options: EngineOptions) {
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    if (options.dimension !== undefined && options.dimension > this.limits.maxDimension) {
+      throw new VecStoreError('dimension_too_large', `dimension: ${options.dimension} is over the limit of ${this.limits.maxDimension}`);
+    }
+    this.store = new VectorStore({ metric: options.metric, dimension: options.dimension });
+    this.textIndex = new TextIndex(options.bm25);
+    this.cache = new QueryCache(options.cacheSize ?? 10_000);
+    this.pool = new ScanPool({
+      threads: options.threads,
+      segments: () => this.store.segmentDescriptors(),
+      onWorkerMetrics: options.onWorkerMetrics ?? (() => {}),
+      env: options.workerEnv,
+    });
+    this.batcher = new QueryBatcher(this.pool, {
+      metric: options.metric,
+      dimension: () => this.store.dimension,
+      layout: () => this.store.layout(),
+    });
+    this.store.listener = {
+      created: (segments) => this.pool.announce(segments),
+      replaced: (previous) => this.batcher.whenLayoutIdle(previous.version, () => this.pool.drop(previous.segmentIds)),
+    };
+  }
+
+  /** Makes every later mutation go through this journal before it is applied and acknowledged. */
+  useJournal(journal: Journal): void {
+    this.journal = journal;
+  }
+
+  get metric(): MetricName {
+    return this.store.metric;
+  }
+
+  get dimension(): number | undefined {
+    return this.store.dimension;
+  }
+
+  /** True once every scan worker has started. */
+  get workersReady(): boolean {
+    return this.pool.ready;
+  }
+
+  get poolQueueDepth(): number {
+    return this.pool.queueDepth + this.batcher.waiting;
+  }
+
+  get poolUtilization(): number {
+    return this.pool.utilization;
+  }
+
+  get cacheEnabled(): boolean {
+    return this.cache.enabled;
+  }
+
+  /** Test-only: makes the next scan batch's first task fail inside its worker. */
+  injectWorkerFault(fault: 'throw' | 'exit'): void {
+    this.batcher.injectFault = fault;
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------------------------
+
+  /** Inserts or replaces one record; resolves once it is durable. */
+  async upsert(record: RecordInput): Promise<'inserted' | 'updated'> {
+    this.store.checkDimension(record.vector.length, 'vector');
+    const [outcome] = await this.commit({ type: 'upsert', records: [record] });
+    return outcome;
+  }
+
+  /**
+   * Validates each record on its own; the good ones are written as one logged batch, the bad ones are reported by index.
+   */
+  async batchUpsert(records: unknown[]): Promise<{ inserted: number; updated: number; errors: BatchError[] }> {
+    if (records.length > this.limits.maxBatchRecords) {
+      throw new VecStoreError('batch_too_large', `records: ${records.length} records is over the limit of ${this.limits.maxBatchRecords}`);
+    }
+    const good: RecordInput[] = [];
+    const errors: BatchError[] = [];
+    let batchDim = this.store.dimension;
+    records.forEach((raw, index) => {
+      try {
+        const record = parseRecord(raw, `records[${index}]`, this.limits);
+        batchDim ??= record.vector.length;
+        if (record.vector.length !== batchDim) {
+          throw new VecStoreError('dimension_mismatch', `records[${index}].vector: expected ${batchDim} dimensions, got ${record.vector.length}`);
+        }
+        good.push(record);
+      } catch (err) {
+        if (!(err instanceof VecStoreError)) throw err;
+        const id = (raw as { id?: unknown } | null)?.id;
+        errors.push({ index, ...(typeof id === 'string' ? { id } : {}), error: err.message, code: err.code });
+      }
+    });
+    let inserted = 0;
+    let updated = 0;
+    if (good.length > 0) {
+      for (const outcome of await this.commit({ type: 'upsert', records: good })) {
+        if (outcome === 'inserted') inserted++;
+        else updated++;
+      }
+    }
+    return { inserted, updated, errors };
+  }
+
+  /** Deletes a record for good. Throws not_found for an unknown id. */
+  async delete(id: string): Promise<void> {
+    this.requireRecord(id);
+    await this.commit({ type: 'delete', id });
+  }
+
+  /** Hides a record from searches; restorable until compaction. Throws not_found for an unknown id. */
+  async softDelete(id: string): Promise<void> {
+    this.requireRecord(id);
+    await this.commit({ type: 'soft_delete', id });
+  }
+
+  /** Undoes a soft delete. Throws not_found for an unknown id. */
+  async restore(id: string): Promise<void> {
+    this.requireRecord(id);
+    await this.commit({ type: 'restore', id });
+  }
+
+  /** Reclaims the slots of deleted and soft-deleted records while queries keep running. */
+  async compact(): Promise<{ removedCount: number; freedBytes: number }> {
+    return (await this.commit({ type: 'compact' })) as { removedCount: number; freedBytes: number };
+  }
+
+  /** Logs, applies, then waits for durability: log order is apply order, and nothing is acknowledged early. */
+  private async commit(mutation: Mutation): Promise<ReturnType<VecStoreEngine['apply']>> {
+    const durable = this.journal.write(mutation);
+    const result = this.apply(mutation);
+    await durable;
+    return result;
+  }
+
+  /** Applies a mutation to memory (live writes and log replay share this). */
+  apply(mutation: Mutation): Array<'inserted' | 'updated'> & { removedCount?: number; freedBytes?: number } {
+    switch (mutation.type) {
+      case 'upsert':
+        return mutation.records.map((r) => {
+          const outcome = this.store.upsert(r.id, r.vector, r.metadata, r.text);
+          this.textIndex.set(r.id, r.text ?? '');
+          return outcome;
+        });
+      case 'delete':
+        this.store.hardDelete(mutation.id);
+        this.textIndex.remove(mutation.id);
+        return [];
+      case 'soft_delete':
+        this.store.softDelete(mutation.id);
+        this.textIndex.remove(mutation.id);
+        return [];
+      case 'restore': {
+        this.store.restore(mutation.id);
+        const record = this.store.getRecord(mutation.id);
+        if (record?.text) this.textIndex.set(mutation.id, record.text);
+        return [];
+      }
+      case 'compact':
+        return Object.assign([], this.store.compact());
+    }
+  }
+
+  private requireRecord(id: string): void {
+    if (!this.store.getRecord(id)) throw new VecStoreError('not_found', `id: no vector with id ${JSON.stringify(id)}`);
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------------------------
+
+  /** The record with its vector, soft-deleted ones included. */
+  get(id: string): RecordView | undefined {
+    return this.store.view(id);
+  }
+
+  /** Exact k-NN, optionally filtered. `cached` tells whether the answer came from the query cache. */
+  async query(q: VectorQuery): Promise<QueryAnswer & { cached: boolean }> {
+    const started = performance.now();
+    const query = this.prepareQueryVector(q.vector);
+    const key = QueryCache.key(this.store.generation, query, ['vector', q.k, q.filter ?? null, q.includeVectors === true]);
+    const hit = this.cache.get(key);
+    if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: performance.now() - started }, cached: true };
+
+    const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
+    const outcome = await this.search(query, q.k, filter);
+    const results = outcome.hits.map(({ record, distance }) => this.hit(record.id, record.metadata, scoreFromRankDistance(this.metric, distance), q.includeVectors));
+    const answer: QueryAnswer = {
+      results,
+      stats: { total_candidates: this.store.counts.active, filtered_count: outcome.candidates, duration_ms: performance.now() - started },
+    };
+    this.cache.set(key, answer);
+    return { ...answer, cached: false };
+  }
+
+  /**
+   * Keyword + vector search: candidates from both the vector top list and the BM25 top list, each scored on both sides,
+   * fused linearly (`alpha·vector + (1 − alpha)·text` after per-query min-max normalisation) or by reciprocal rank.
+   */
+  async hybridQuery(q: HybridQuery): Promise<QueryAnswer & { cached: boolean }> {
+    const started = performance.now();
+    const query = this.prepareQueryVector(q.vector);
+    const key = QueryCache.key(this.store.generation, query, ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true]);
+    const hit = this.cache.get(key);
+    if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: performance.now() - started }, cached: true };
+
+    const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
+    // Wider than k on each side so that fusion can promote a document that neither side ranks in its own top k.
+    const candidateK = Math.min(this.limits.maxK, Math.max(q.k * 4, 50));
+    const vectorSide = await this.search(query, candidateK, filter);
+    const accept = (id: string): boolean => {
+      const record = this.store.getRecord(id);
+      return record !== undefined && !record.deleted && (filter === undefined || filter(record.metadata));
+    };
+    const textSide = this.textIndex.search(q.textQuery, candidateK, accept);
+
+    const rank = rankDistanceFn(this.metric);
+    const candidates = new Map<string, { id: string; vectorScore: number | undefined; textScore: number }>();
+    for (const { record, distance } of vectorSide.hits) {
+      candidates.set(record.id, { id: record.id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: this.textIndex.score(record.id, q.textQuery) });
+    }
+    for (const { id, score } of textSide) {
+      const known = candidates.get(id);
+      if (known) continue;
+      const record = this.store.getRecord(id)!;
+      const distance = rank(query, this.store.vectorAt(record.slot));
+      candidates.set(id, { id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: score });
+    }
+    const fused = fuseCandidates([...candidates.values()], {
+      alpha: q.alpha,
+      method: q.fusion,
+      limit: q.k,
+      higherVectorIsBetter: higherScoreIsBetter(this.metric),
+    });
+    const results = fused.map(({ id, score }) => this.hit(id, this.store.getRecord(id)?.metadata, score, q.includeVectors));
+    const answer: QueryAnswer = {
+      results,
+      stats: { total_candidates: this.store.counts.active, filtered_count: vectorSide.candidates, duration_ms: performance.now() - started },
+    };
+    this.cache.set(key, answer);
+    return { ...answer, cached: false };
+  }
+
+  /** Runs a scan and resolves its slots to records; reruns if compaction swapped the layout underneath it. */
+  private async search(query: Float32Array, k: number, filter: FilterPredicate | undefined) {
+    for (;;) {
+      const bitmap = filter ? this.filterBitmap(filter) : undefined;
+      const outcome: SearchOutcome = await this.batcher.search({ query, k, filter: bitmap?.buffer });
+      if (outcome.layoutVersion !== this.store.layout().version && outcome.slots.length > 0) continue;
+      const hits: Array<{ record: NonNullable<ReturnType<VectorStore['recordAtSlot']>>; distance: number }> = [];
+      outcome.slots.forEach((slot, i) => {
+        const record = this.store.recordAtSlot(slot);
+        // A record updated or deleted while the scan ran is no longer at that slot: leave it out.
+        if (record && !record.deleted) hits.push({ record, distance: outcome.distances[i] });
+      });
+      return { hits, candidates: outcome.candidates };
+    }
+  }
+
+  /** Evaluates a filter over every active record (metadata lives on this thread) into a slot bitmap for the workers. */
+  private filterBitmap(filter: FilterPredicate): { buffer: SharedArrayBuffer } {
+    const words = Math.ceil(Math.max(1, this.store.slotCount) / 32);
+    const buffer = new SharedArrayBuffer(words * 4);
+    const bits = new Int32Array(buffer);
+    for (const record of this.store.recordsInSlotOrder()) {
+      if (!record.deleted && filter(record.metadata)) bits[record.slot >>> 5] |= 1 << (record.slot & 31);
+    }
+    return { buffer };
+  }
+
+  private compileFilterOrThrow(source: string): FilterPredicate {
+    if (source.length > this.limits.maxFilterLength) {
+      throw new VecStoreError('filter_too_long', `filter: ${source.length} characters is over the limit of ${this.limits.maxFilterLength}`);
+    }
+    return compileFilter(source, { maxLength: this.limits.maxFilterLength, maxDepth: this.limits.maxFilterDepth });
+  }
+
+  private prepareQueryVector(vector: Float32Array): Float32Array {
+    this.store.checkDimension(vector.length, 'vector');
+    const copy = Float32Array.from(vector);
+    return this.metric === 'cosine' ? normalizeInPlace(copy) : copy;
+  }
+
+  private hit(id: string, metadata: Metadata | undefined, score: number, includeVector: boolean | undefined): QueryHit {
+    const hit: QueryHit = { id, score, metadata: metadata ?? {} };
+    if (includeVector) {
+      const record = this.store.getRecord(id);
+      if (record) hit.vector = Array.from(this.store.vectorAt(record.slot));
+    }
+    return hit;
+  }
+
+  /** Counts and sizes for `/v1/stats` and the gauges. */
+  stats() {
+    const counts = this.store.counts;
+    return {
+      total_vectors: counts.total,
+      active_vectors: counts.active,
+      deleted_vectors: counts.deleted,
+      dimension: this.store.dimension ?? null,
+      metric: this.metric,
+      storage_bytes: this.store.storageBytes,
+      slots_used: this.store.slotCount,
+      text_documents: this.textIndex.size,
+      workers: this.pool.threads,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,47 @@
+// Every input limit VecStore enforces, with its default; the server and the engine read them from one object.
+
+/** Limits on what a client may send. Each has its own error code when exceeded (see src/errors.ts). */
+export interface Limits {
+  /** Largest request body, in bytes (413 payload_too_large). */
+  maxBodyBytes: number;
+  /** Most records in one batch-upsert (413 batch_too_large). */
+  maxBatchRecords: number;
+  /** Largest `limit`/`k` of a query (400 k_too_large). */
+  maxK: number;
+  /** Largest vector dimension a store may be created with (400 dimension_too_large). */
+  maxDimension: number;
+  /** Longest id, in characters (400 id_too_long). */
+  maxIdLength: number;
+  /** Largest metadata object, as JSON bytes (413 metadata_too_large). */
+  maxMetadataBytes: number;
+  /** Deepest nesting of metadata objects and arrays (400 metadata_too_deep). */
+  maxMetadataDepth: number;
+  /** Largest text, in bytes (413 text_too_large). */
+  maxTextBytes: number;
+  /** Longest filter expression, in characters (400 filter_too_long). */
+  maxFilterLength: number;
+  /** Deepest nesting of a filter's parentheses and NOTs (400 filter_too_deep). */
+  maxFilterDepth: number;
+  /** Largest WebSocket message, in bytes (the socket is closed with 1009). */
+  maxWsMessageBytes: number;
+  /** Queries in flight on one WebSocket (429 too_many_in_flight). */
+  maxWsInFlight: number;
+  /** Open WebSocket connections (the upgrade is refused with 429 too_many_connections). */
+  maxWsConnections: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyBytes: 64 * 1024 * 1024,
+  maxBatchRecords: 10_000,
+  maxK: 10_000,
+  maxDimension: 65_536,
+  maxIdLength: 512,
+  maxMetadataBytes: 64 * 1024,
+  maxMetadataDepth: 16,
+  maxTextBytes: 1024 * 1024,
+  maxFilterLength: 4096,
+  maxFilterDepth: 32,
+  maxWsMessageBytes: 16 * 1024 * 1024,
+  maxWsInFlight: 256,
+  maxWsConnections: 10_000,
+};

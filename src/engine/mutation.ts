@@ -1,0 +1,21 @@
+// The mutations that change a store: what the write-ahead log records and what recovery replays, in order.
+import type { RecordInput } from './record-validation.js';
+
+/** One logged change. A batch is one mutation, so it is replayed whole or not at all. */
+export type Mutation =
+  | { type: 'upsert'; records: RecordInput[] }
+  | { type: 'delete'; id: string }
+  | { type: 'soft_delete'; id: string }
+  | { type: 'restore'; id: string }
+  | { type: 'compact' };
+
+/**
+ * Where mutations are made durable. `write` stores the mutation synchronously (so log order is apply order) and throws
+ * a `storage` VecStoreError when it cannot; the promise settles once it is durable under the fsync policy.
+ */
+export interface Journal {
+  write(mutation: Mutation): Promise<void>;
+}
+
+/** A journal that keeps nothing (an in-memory store, and tests of the engine alone). */
+export const NO_JOURNAL: Journal = { write: () => Promise.resolve() };

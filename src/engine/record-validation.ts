@@ -1,0 +1,134 @@
+// Turns untrusted JSON fields into typed values or a VecStoreError that names the field and the reason.
+import { VecStoreError } from '../errors.js';
+import type { Limits } from './limits.js';
+import type { Metadata } from '../store/vector-store.js';
+
+/** A record ready to be written. */
+export interface RecordInput {
+  id: string;
+  vector: Float32Array;
+  metadata?: Metadata;
+  text?: string;
+}
+
+/** Whether a value is a plain JSON object (not null, not an array). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A non-empty string id within the length limit. */
+export function parseId(value: unknown, field: string, limits: Limits): string {
+  if (typeof value !== 'string') throw new VecStoreError('validation', `${field}: must be a string, got ${describe(value)}`);
+  if (value.length === 0) throw new VecStoreError('validation', `${field}: must not be empty`);
+  if (value.length > limits.maxIdLength) {
+    throw new VecStoreError('id_too_long', `${field}: ${value.length} characters is over the limit of ${limits.maxIdLength}`);
+  }
+  return value;
+}
+
+/** A non-empty array of finite numbers (or a Float32Array from a binary body) as float32. */
+export function parseVector(value: unknown, field: string, limits: Limits): Float32Array {
+  if (value instanceof Float32Array) {
+    checkVectorLength(value.length, field, limits);
+    for (let i = 0; i < value.length; i++) {
+      if (!Number.isFinite(value[i])) throw new VecStoreError('validation', `${field}[${i}]: must be a finite number, got ${value[i]}`);
+    }
+    return value;
+  }
+  if (!Array.isArray(value)) throw new VecStoreError('validation', `${field}: must be an array of numbers, got ${describe(value)}`);
+  checkVectorLength(value.length, field, limits);
+  const out = new Float32Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const x = value[i];
+    if (typeof x !== 'number') throw new VecStoreError('validation', `${field}[${i}]: must be a number, got ${describe(x)}`);
+    if (!Number.isFinite(x)) throw new VecStoreError('validation', `${field}[${i}]: must be finite, got ${x}`);
+    const f = Math.fround(x);
+    if (!Number.isFinite(f)) throw new VecStoreError('validation', `${field}[${i}]: ${x} overflows float32`);
+    out[i] = f;
+  }
+  return out;
+}
+
+function checkVectorLength(length: number, field: string, limits: Limits): void {
+  if (length === 0) throw new VecStoreError('validation', `${field}: must not be empty`);
+  if (length > limits.maxDimension) {
+    throw new VecStoreError('dimension_too_large', `${field}: ${length} dimensions is over the limit of ${limits.maxDimension}`);
+  }
+}
+
+/** Optional metadata: a JSON object within the size and depth limits. Keys like `__proto__` stay ordinary data. */
+export function parseMetadata(value: unknown, field: string, limits: Limits): Metadata | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) throw new VecStoreError('validation', `${field}: must be an object, got ${describe(value)}`);
+  const depth = nestingDepth(value, limits.maxMetadataDepth + 1);
+  if (depth > limits.maxMetadataDepth) {
+    throw new VecStoreError('metadata_too_deep', `${field}: nested deeper than the limit of ${limits.maxMetadataDepth}`);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > limits.maxMetadataBytes) {
+    throw new VecStoreError('metadata_too_large', `${field}: ${bytes} bytes of JSON is over the limit of ${limits.maxMetadataBytes}`);
+  }
+  return value;
+}
+
+/** Optional text for keyword search, within the size limit. */
+export function parseText(value: unknown, field: string, limits: Limits): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new VecStoreError('validation', `${field}: must be a string, got ${describe(value)}`);
+  const bytes = Buffer.byteLength(value);
+  if (bytes > limits.maxTextBytes) throw new VecStoreError('text_too_large', `${field}: ${bytes} bytes is over the limit of ${limits.maxTextBytes}`);
+  return value;
+}
+
+/** A record of an upsert or batch: `{id, vector, metadata?, text?}`. */
+export function parseRecord(value: unknown, field: string, limits: Limits): RecordInput {
+  if (!isPlainObject(value)) throw new VecStoreError('validation', `${field}: must be an object, got ${describe(value)}`);
+  return {
+    id: parseId(value.id, `${field}.id`.replace(/^\./, ''), limits),
+    vector: parseVector(value.vector, `${field}.vector`.replace(/^\./, ''), limits),
+    metadata: parseMetadata(value.metadata, `${field}.metadata`.replace(/^\./, ''), limits),
+    text: parseText(value.text, `${field}.text`.replace(/^\./, ''), limits),
+  };
+}
+
+/** `limit` (or its alias `k`): a positive integer within the limit; `fallback` when both are absent. */
+export function parseK(body: Record<string, unknown>, limits: Limits, fallback = 10): number {
+  const field = body.limit !== undefined ? 'limit' : 'k';
+  const value = body.limit ?? body.k;
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new VecStoreError('validation', `${field}: must be a positive integer, got ${describe(value)}`);
+  }
+  if (value > limits.maxK) throw new VecStoreError('k_too_large', `${field}: ${value} is over the limit of ${limits.maxK}`);
+  return value;
+}
+
+/** Optional boolean field. */
+export function parseBoolean(value: unknown, field: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw new VecStoreError('validation', `${field}: must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+/** Depth of nested objects/arrays, stopping at `cap` so hostile input costs no more than the limit. */
+function nestingDepth(value: unknown, cap: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > max) max = d;
+    if (max >= cap) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+/** A short description of a value's type for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return value.length > 40 ? 'a string' : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

@@ -1,0 +1,52 @@
+// The catalogue of VecStore's stable error codes and their HTTP statuses; the engine throws, only the server maps.
+
+/** Every stable error code VecStore can answer with, and the HTTP status it maps to. */
+export const ERROR_CATALOGUE = {
+  validation: 400,
+  invalid_json: 400,
+  invalid_filter: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  dimension_mismatch: 409,
+  conflict: 409,
+  payload_too_large: 413,
+  batch_too_large: 413,
+  k_too_large: 400,
+  dimension_too_large: 400,
+  id_too_long: 400,
+  metadata_too_large: 413,
+  metadata_too_deep: 400,
+  text_too_large: 413,
+  filter_too_long: 400,
+  filter_too_deep: 400,
+  too_many_in_flight: 429,
+  too_many_connections: 429,
+  internal: 500,
+  not_implemented: 501,
+  storage: 507,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The error type every VecStore layer throws; `code` is stable and documented, `message` names the field and reason. */
+export class VecStoreError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'VecStoreError';
+  }
+  get status(): number {
+    return ERROR_CATALOGUE[this.code];
+  }
+}
+
+/** The error-type label used in `vecstore_errors_total` for a code (route_not_found counts as not_found). */
+export function errorType(code: ErrorCode): string {
+  if (code === 'route_not_found') return 'not_found';
+  return code;
+}

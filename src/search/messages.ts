@@ -1,0 +1,60 @@
+// Every message that crosses the thread boundary between the front thread and the scan workers: plain data and SABs only.
+import type { MetricName } from '../distance/metric.js';
+import type { SegmentDescriptor } from '../store/segment-layout.js';
+
+/** Name of the BroadcastChannel on which the front thread announces segments to every worker, once each. */
+export const SEGMENT_CHANNEL = 'vecstore:segments';
+
+/** Broadcast by the front thread: new segments to map, or old segments (after compaction) to forget. */
+export type SegmentBroadcast =
+  | { type: 'segments'; segments: SegmentDescriptor[] }
+  | { type: 'drop'; ids: number[] };
+
+/** Broadcast by a worker when it starts, asking the front thread to announce every current segment again. */
+export interface WorkerHello {
+  type: 'hello';
+}
+
+/** A contiguous range of rows of one segment that a scan task reads. */
+export interface ShardRange {
+  segmentId: number;
+  start: number;
+  end: number;
+  /** Global slot number of row 0 of this segment, so results can be reported as slots. */
+  baseSlot: number;
+}
+
+/** One scan task: a shard (a list of ranges) scanned once for every query of a batch. */
+export interface ScanTask {
+  metric: MetricName;
+  dim: number;
+  k: number;
+  /** All queries of the batch, back to back (`queryCount × dim` float32, already normalised for cosine). */
+  queries: Float32Array;
+  queryCount: number;
+  /** Per query: k for that query (≤ task k). */
+  queryK: Int32Array;
+  /**
+   * Per query: index into `filters`, or -1 for no filter. A filter is a bitmap over global slots (bit set = allowed),
+   * evaluated on the front thread where the metadata lives.
+   */
+  filterIndex: Int32Array;
+  filters: SharedArrayBuffer[];
+  ranges: ShardRange[];
+  /** Test-only fault injection (honoured only when the worker was started with VECSTORE_TEST_FAULTS=1). */
+  fault?: 'throw' | 'exit';
+}
+
+/** Metric deltas a worker has accumulated since its last report (prom-client `getMetricsAsJSON` after a reset). */
+export type WorkerMetricsDelta = unknown[];
+
+/** A scan task's answer: per query, its local top-k as slots and rank distances, best first. */
+export interface ScanResult {
+  /** `queryCount × k` slots, -1 where fewer than k rows qualified. */
+  slots: Int32Array;
+  distances: Float64Array;
+  /** Per query: rows that passed liveness and the filter (candidates considered). */
+  candidates: Int32Array;
+  rowsScanned: number;
+  metrics: WorkerMetricsDelta;
+}

@@ -1,0 +1,200 @@
+// Exact k-NN on the front thread: batches waiting queries, splits the rows into shard tasks, merges local top-k lists.
+import { VecStoreError } from '../errors.js';
+import type { MetricName } from '../distance/metric.js';
+import type { ScanLayout } from '../store/segment-layout.js';
+import type { ScanResult, ScanTask, ShardRange } from './messages.js';
+import type { ScanPool } from './scan-pool.js';
+
+/** One query: a ready-to-scan vector (normalised for cosine), how many results, and an optional slot bitmap filter. */
+export interface SearchRequest {
+  query: Float32Array;
+  k: number;
+  filter?: SharedArrayBuffer;
+}
+
+/** A hit is a slot of the layout the query ran on, with its rank distance (lower is better). */
+export interface SearchOutcome {
+  layoutVersion: number;
+  slots: number[];
+  distances: number[];
+  /** Rows that were live and passed the filter. */
+  candidates: number;
+}
+
+interface Pending {
+  request: SearchRequest;
+  resolve(outcome: SearchOutcome): void;
+  reject(err: unknown): void;
+}
+
+export interface QueryBatcherOptions {
+  metric: MetricName;
+  dimension: () => number | undefined;
+  layout: () => ScanLayout;
+  /** Most queries scanned together in one pass over the rows. */
+  maxBatch?: number;
+  /** Batches in flight at once; later queries wait and form the next batch. */
+  maxConcurrentBatches?: number;
+  /** Fewest rows worth a shard of their own: smaller stores use fewer shards than workers. */
+  minRowsPerShard?: number;
+}
+
+/** Coalesces concurrent queries so each row is read once per batch, not once per query. */
+export class QueryBatcher {
+  private readonly pool: ScanPool;
+  private readonly options: Required<QueryBatcherOptions>;
+  private pending: Pending[] = [];
+  private batchesInFlight = 0;
+  private flushScheduled = false;
+  private readonly inFlightByLayout = new Map<number, number>();
+  private readonly onLayoutIdle = new Map<number, () => void>();
+  /** Test-only: the next batch's first task carries this fault. */
+  injectFault: ScanTask['fault'];
+
+  constructor(pool: ScanPool, options: QueryBatcherOptions) {
+    this.pool = pool;
+    this.options = { maxBatch: 64, maxConcurrentBatches: 2, minRowsPerShard: 2048, ...options };
+  }
+
+  /** Runs one query, batched with whatever else is waiting. */
+  search(request: SearchRequest): Promise<SearchOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ request, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Queries waiting for a batch slot. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /** Calls `free` once no batch is still scanning the given layout (right away if none is). */
+  whenLayoutIdle(version: number, free: () => void): void {
+    if ((this.inFlightByLayout.get(version) ?? 0) === 0) free();
+    else this.onLayoutIdle.set(version, free);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // setImmediate, not a microtask: requests that arrive in the same I/O turn join the same batch.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.pending.length > 0 && this.batchesInFlight < this.options.maxConcurrentBatches) {
+      const batch = this.pending.splice(0, this.options.maxBatch);
+      this.batchesInFlight++;
+      this.runBatch(batch).finally(() => {
+        this.batchesInFlight--;
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    const layout = this.options.layout();
+    const dim = this.options.dimension();
+    if (dim === undefined || layout.slotsUsed === 0) {
+      for (const p of batch) p.resolve({ layoutVersion: layout.version, slots: [], distances: [], candidates: 0 });
+      return;
+    }
+    this.inFlightByLayout.set(layout.version, (this.inFlightByLayout.get(layout.version) ?? 0) + 1);
+    try {
+      const task = this.buildTask(batch, dim);
+      const shards = planShards(layout, this.pool.threads, this.options.minRowsPerShard);
+      const fault = this.injectFault;
+      this.injectFault = undefined;
+      let results: ScanResult[];
+      try {
+        results = await Promise.all(shards.map((ranges, i) => this.pool.run({ ...task, ranges, fault: i === 0 ? fault : undefined })));
+      } catch (err) {
+        const failure = new VecStoreError('unavailable', `search failed: a scan worker stopped (${(err as Error).message}); retry the query`);
+        for (const p of batch) p.reject(failure);
+        return;
+      }
+      batch.forEach((p, q) => p.resolve(mergeQuery(results, q, task.k, p.request.k, layout.version)));
+    } finally {
+      const left = this.inFlightByLayout.get(layout.version)! - 1;
+      if (left > 0) this.inFlightByLayout.set(layout.version, left);
+      else {
+        this.inFlightByLayout.delete(layout.version);
+        const free = this.onLayoutIdle.get(layout.version);
+        this.onLayoutIdle.delete(layout.version);
+        free?.();
+      }
+    }
+  }
+
+  private buildTask(batch: Pending[], dim: number): Omit<ScanTask, 'ranges'> {
+    const queryCount = batch.length;
+    const queries = new Float32Array(queryCount * dim);
+    const queryK = new Int32Array(queryCount);
+    const filterIndex = new Int32Array(queryCount).fill(-1);
+    const filters: SharedArrayBuffer[] = [];
+    let k = 1;
+    batch.forEach((p, q) => {
+      queries.set(p.request.query, q * dim);
+      queryK[q] = p.request.k;
+      k = Math.max(k, p.request.k);
+      if (p.request.filter) {
+        let index = filters.indexOf(p.request.filter);
+        if (index < 0) index = filters.push(p.request.filter) - 1;
+        filterIndex[q] = index;
+      }
+    });
+    return { metric: this.options.metric, dim, k, queries, queryCount, queryK, filterIndex, filters };
+  }
+}
+
+/** Splits the used rows into at most `threads` contiguous shards of near-equal size, each a list of per-segment ranges. */
+export function planShards(layout: ScanLayout, threads: number, minRowsPerShard: number): ShardRange[][] {
+  const total = layout.slotsUsed;
+  const shardCount = Math.max(1, Math.min(threads, Math.ceil(total / minRowsPerShard)));
+  const shards: ShardRange[][] = [];
+  for (let s = 0; s < shardCount; s++) {
+    const from = Math.floor((total * s) / shardCount);
+    const to = Math.floor((total * (s + 1)) / shardCount);
+    const ranges: ShardRange[] = [];
+    for (let slot = from; slot < to; ) {
+      const segIndex = Math.floor(slot / layout.rowsPerSegment);
+      const baseSlot = segIndex * layout.rowsPerSegment;
+      const end = Math.min(to, baseSlot + layout.rowsPerSegment);
+      ranges.push({ segmentId: layout.segmentIds[segIndex], start: slot - baseSlot, end: end - baseSlot, baseSlot });
+      slot = end;
+    }
+    shards.push(ranges);
+  }
+  return shards;
+}
+
+/** Merges the shards' sorted lists for query `q` into its global top-k, ties to the lower slot. */
+function mergeQuery(results: ScanResult[], q: number, taskK: number, k: number, layoutVersion: number): SearchOutcome {
+  const slots: number[] = [];
+  const distances: number[] = [];
+  const heads = new Array<number>(results.length).fill(0);
+  let candidates = 0;
+  for (const r of results) candidates += r.candidates[q];
+  while (slots.length < k) {
+    let best = -1;
+    for (let i = 0; i < results.length; i++) {
+      const at = q * taskK + heads[i];
+      if (heads[i] >= taskK || results[i].slots[at] < 0) continue;
+      if (best < 0) { best = i; continue; }
+      const bestAt = q * taskK + heads[best];
+      const d = results[i].distances[at];
+      const bd = results[best].distances[bestAt];
+      if (d < bd || (d === bd && results[i].slots[at] < results[best].slots[bestAt])) best = i;
+    }
+    if (best < 0) break;
+    const at = q * taskK + heads[best];
+    slots.push(results[best].slots[at]);
+    distances.push(results[best].distances[at]);
+    heads[best]++;
+  }
+  return { layoutVersion, slots, distances, candidates };
+}

@@ -1,0 +1,295 @@
+// The record store: id → slot map, metadata and text, and the shared segments it writes (the only writer).
+import { VecStoreError } from '../errors.js';
+import type { MetricName } from '../distance/metric.js';
+import { normalizeInPlace } from '../distance/metric.js';
+import {
+  defaultRowsPerSegment,
+  livenessView,
+  segmentByteLength,
+  vectorView,
+  type ScanLayout,
+  type SegmentDescriptor,
+} from './segment-layout.js';
+
+/** Metadata of a record: a JSON object, stored as given. */
+export type Metadata = Record<string, unknown>;
+
+/** One stored record; the vector itself lives in a segment at `slot`. */
+export interface StoredRecord {
+  id: string;
+  slot: number;
+  metadata: Metadata | undefined;
+  text: string | undefined;
+  /** Soft-deleted: kept and restorable, but excluded from searches. */
+  deleted: boolean;
+}
+
+/** What a caller needs to know about a record, with a copy of its vector. */
+export interface RecordView {
+  id: string;
+  vector: Float32Array;
+  metadata: Metadata | undefined;
+  text: string | undefined;
+  deleted: boolean;
+}
+
+interface Segment {
+  descriptor: SegmentDescriptor;
+  data: Float32Array;
+  liveness: Int32Array;
+}
+
+/** Listeners for segment lifecycle, so the scan pool can announce new segments and retire old ones. */
+export interface SegmentListener {
+  created(segments: SegmentDescriptor[]): void;
+  /** Called with the previous layout when compaction replaces it; its segments may be freed once no scan uses them. */
+  replaced(previous: ScanLayout): void;
+}
+
+let nextSegmentId = 1;
+
+/** Vector rows in SharedArrayBuffer segments plus the records that own them. Slots are append-only until compaction. */
+export class VectorStore {
+  readonly metric: MetricName;
+  private dim: number | undefined;
+  private rowsPerSegment = 0;
+  private segments: Segment[] = [];
+  private slotsUsed = 0;
+  private layoutVersion = 1;
+  private readonly records = new Map<string, StoredRecord>();
+  /** slot → id of the record living there (undefined for garbage slots left by deletes and updates). */
+  private slotIds: Array<string | undefined> = [];
+  private softDeleted = 0;
+  /** Bumped by every change; query caches key on it so no stale answer survives a write. */
+  generation = 0;
+  listener: SegmentListener | undefined;
+
+  constructor(options: { metric: MetricName; dimension?: number }) {
+    this.metric = options.metric;
+    if (options.dimension !== undefined) this.setDimension(options.dimension);
+  }
+
+  /** The vector dimension, or undefined until fixed by configuration or the first vector. */
+  get dimension(): number | undefined {
+    return this.dim;
+  }
+
+  private setDimension(dim: number): void {
+    this.dim = dim;
+    this.rowsPerSegment = defaultRowsPerSegment(dim);
+  }
+
+  /** Fails unless `vector` has the store's dimension (fixing it on the first vector). */
+  checkDimension(length: number, field: string): void {
+    if (this.dim === undefined) return;
+    if (length !== this.dim) {
+      throw new VecStoreError('dimension_mismatch', `${field}: expected ${this.dim} dimensions, got ${length}`);
+    }
+  }
+
+  /** Inserts or replaces a record. The vector is written into a fresh slot before its liveness bit is set. */
+  upsert(id: string, vector: Float32Array, metadata: Metadata | undefined, text: string | undefined): 'inserted' | 'updated' {
+    if (this.dim === undefined) this.setDimension(vector.length);
+    this.checkDimension(vector.length, 'vector');
+    const slot = this.allocateSlot();
+    const { seg, row } = this.locate(slot);
+    const stored = seg.data.subarray(row * this.dim!, (row + 1) * this.dim!);
+    stored.set(vector);
+    if (this.metric === 'cosine') normalizeInPlace(stored);
+    this.slotIds[slot] = id;
+    const previous = this.records.get(id);
+    const record: StoredRecord = { id, slot, metadata, text, deleted: false };
+    this.records.set(id, record);
+    setLive(seg.liveness, row, true);
+    if (previous) {
+      this.retireSlot(previous.slot);
+      if (previous.deleted) this.softDeleted--;
+    }
+    this.generation++;
+    return previous ? 'updated' : 'inserted';
+  }
+
+  /** Removes a record for good; its slot is garbage until compaction. */
+  hardDelete(id: string): boolean {
+    const record = this.records.get(id);
+    if (!record) return false;
+    this.retireSlot(record.slot);
+    if (record.deleted) this.softDeleted--;
+    this.records.delete(id);
+    this.generation++;
+    return true;
+  }
+
+  /** Hides a record from searches but keeps it restorable. False when unknown; true (idempotent) when already hidden. */
+  softDelete(id: string): boolean {
+    const record = this.records.get(id);
+    if (!record) return false;
+    if (!record.deleted) {
+      record.deleted = true;
+      this.softDeleted++;
+      const { seg, row } = this.locate(record.slot);
+      setLive(seg.liveness, row, false);
+      this.generation++;
+    }
+    return true;
+  }
+
+  /** Makes a soft-deleted record searchable again. False when unknown. */
+  restore(id: string): boolean {
+    const record = this.records.get(id);
+    if (!record) return false;
+    if (record.deleted) {
+      record.deleted = false;
+      this.softDeleted--;
+      const { seg, row } = this.locate(record.slot);
+      setLive(seg.liveness, row, true);
+      this.generation++;
+    }
+    return true;
+  }
+
+  /**
+   * Rewrites the live records into new segments, dropping hard- and soft-deleted rows. Scans already running keep
+   * reading the old segments, which the listener frees once they finish.
+   */
+  compact(): { removedCount: number; freedBytes: number } {
+    const before = this.storageBytes;
+    const previous = this.layout();
+    const oldSegments = this.segments;
+    const oldSlotsUsed = this.slotsUsed;
+    const dim = this.dim;
+    const kept = [...this.records.values()].filter((r) => !r.deleted).sort((a, b) => a.slot - b.slot);
+    const removedCount = oldSlotsUsed - kept.length;
+    for (const record of this.records.values()) if (record.deleted) this.records.delete(record.id);
+    this.softDeleted = 0;
+    this.segments = [];
+    this.slotsUsed = 0;
+    this.slotIds = [];
+    this.layoutVersion++;
+    if (dim !== undefined) {
+      for (const record of kept) {
+        const from = oldSegments[Math.floor(record.slot / this.rowsPerSegment)];
+        const fromRow = record.slot % this.rowsPerSegment;
+        const slot = this.allocateSlot();
+        const { seg, row } = this.locate(slot);
+        seg.data.set(from.data.subarray(fromRow * dim, (fromRow + 1) * dim), row * dim);
+        setLive(seg.liveness, row, true);
+        record.slot = slot;
+        this.slotIds[slot] = record.id;
+      }
+    }
+    this.generation++;
+    this.listener?.replaced(previous);
+    return { removedCount, freedBytes: Math.max(0, before - this.storageBytes) };
+  }
+
+  /** Removes every record and segment (used before loading a snapshot). */
+  clear(): void {
+    const previous = this.layout();
+    this.records.clear();
+    this.segments = [];
+    this.slotsUsed = 0;
+    this.slotIds = [];
+    this.softDeleted = 0;
+    this.layoutVersion++;
+    this.generation++;
+    this.listener?.replaced(previous);
+  }
+
+  /** The record with this id, soft-deleted or not. */
+  getRecord(id: string): StoredRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** A copy of the record's vector (as stored: unit length under cosine). */
+  view(id: string): RecordView | undefined {
+    const record = this.records.get(id);
+    if (!record) return undefined;
+    return { id, vector: Float32Array.from(this.vectorAt(record.slot)), metadata: record.metadata, text: record.text, deleted: record.deleted };
+  }
+
+  /** A view (not a copy) of the vector stored at a slot of the current layout. */
+  vectorAt(slot: number): Float32Array {
+    const { seg, row } = this.locate(slot);
+    return seg.data.subarray(row * this.dim!, (row + 1) * this.dim!);
+  }
+
+  /** The record owning a slot of the current layout, if the slot is still that record's live home. */
+  recordAtSlot(slot: number): StoredRecord | undefined {
+    const id = this.slotIds[slot];
+    if (id === undefined) return undefined;
+    const record = this.records.get(id);
+    return record && record.slot === slot ? record : undefined;
+  }
+
+  /** Every record, in slot order (soft-deleted included). */
+  *recordsInSlotOrder(): IterableIterator<StoredRecord> {
+    for (let slot = 0; slot < this.slotsUsed; slot++) {
+      const record = this.recordAtSlot(slot);
+      if (record) yield record;
+    }
+  }
+
+  /** The current layout, for planning scans. */
+  layout(): ScanLayout {
+    return {
+      version: this.layoutVersion,
+      rowsPerSegment: this.rowsPerSegment,
+      slotsUsed: this.slotsUsed,
+      segmentIds: this.segments.map((s) => s.descriptor.id),
+    };
+  }
+
+  /** Every segment currently in use, for announcing to a worker that has just started. */
+  segmentDescriptors(): SegmentDescriptor[] {
+    return this.segments.map((s) => s.descriptor);
+  }
+
+  get counts(): { total: number; active: number; deleted: number } {
+    const total = this.records.size;
+    return { total, active: total - this.softDeleted, deleted: this.softDeleted };
+  }
+
+  /** Bytes held by vector segments (allocated capacity, including garbage rows). */
+  get storageBytes(): number {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.descriptor.buffer.byteLength;
+    return bytes;
+  }
+
+  /** Slots of the current layout in use (high-water mark, garbage included). */
+  get slotCount(): number {
+    return this.slotsUsed;
+  }
+
+  private allocateSlot(): number {
+    const slot = this.slotsUsed;
+    if (slot === this.segments.length * this.rowsPerSegment) this.addSegment();
+    this.slotsUsed++;
+    return slot;
+  }
+
+  private addSegment(): void {
+    const dim = this.dim!;
+    const rows = this.rowsPerSegment;
+    const descriptor: SegmentDescriptor = { id: nextSegmentId++, rows, dim, buffer: new SharedArrayBuffer(segmentByteLength(rows, dim)) };
+    this.segments.push({ descriptor, data: vectorView(descriptor), liveness: livenessView(descriptor) });
+    this.listener?.created([descriptor]);
+  }
+
+  private locate(slot: number): { seg: Segment; row: number } {
+    return { seg: this.segments[Math.floor(slot / this.rowsPerSegment)], row: slot % this.rowsPerSegment };
+  }
+
+  private retireSlot(slot: number): void {
+    const { seg, row } = this.locate(slot);
+    setLive(seg.liveness, row, false);
+    this.slotIds[slot] = undefined;
+  }
+}
+
+function setLive(liveness: Int32Array, row: number, live: boolean): void {
+  const bit = 1 << (row & 31);
+  if (live) Atomics.or(liveness, row >>> 5, bit);
+  else Atomics.and(liveness, row >>> 5, ~bit);
+}
