@@ -25,6 +25,10 @@ export interface EngineOptions {
   onWorkerMetrics?: (delta: WorkerMetricsDelta) => void;
   /** Extra worker environment (the test-only fault switch). */
   workerEnv?: Record<string, string>;
+  /** Rows per shared segment (default: about 32 MiB of vectors). */
+  rowsPerSegment?: number;
+  /** Most queries scanned together (1 turns batching off; benchmarks compare the two). */
+  maxBatch?: number;
 }
 
 /** One result of a query. */
@@ -77,7 +81,7 @@ export class VecStoreEngine {
     if (options.dimension !== undefined && options.dimension > this.limits.maxDimension) {
       throw new VecStoreError('dimension_too_large', `dimension: ${options.dimension} is over the limit of ${this.limits.maxDimension}`);
     }
-    this.store = new VectorStore({ metric: options.metric, dimension: options.dimension });
+    this.store = new VectorStore({ metric: options.metric, dimension: options.dimension, rowsPerSegment: options.rowsPerSegment });
     this.textIndex = new TextIndex(options.bm25);
     this.cache = new QueryCache(options.cacheSize ?? 10_000);
     this.pool = new ScanPool({
@@ -90,6 +94,7 @@ export class VecStoreEngine {
       metric: options.metric,
       dimension: () => this.store.dimension,
       layout: () => this.store.layout(),
+      ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
     });
     this.store.listener = {
       created: (segments) => this.pool.announce(segments),

@@ -39,6 +39,24 @@ interface Segment {
   liveness: Int32Array;
 }
 
+/** A record as captured for a checkpoint: its slot in the captured layout and its flags at capture time. */
+export interface CapturedRecord {
+  id: string;
+  slot: number;
+  metadata: Metadata | undefined;
+  text: string | undefined;
+  deleted: boolean;
+}
+
+/** The store at one instant: records in slot order and the (immutable for that layout) segment rows they point into. */
+export interface StoreCapture {
+  metric: MetricName;
+  dimension: number | undefined;
+  rowsPerSegment: number;
+  segments: Float32Array[];
+  records: CapturedRecord[];
+}
+
 /** Listeners for segment lifecycle, so the scan pool can announce new segments and retire old ones. */
 export interface SegmentListener {
   created(segments: SegmentDescriptor[]): void;
@@ -53,6 +71,7 @@ export class VectorStore {
   readonly metric: MetricName;
   private dim: number | undefined;
   private rowsPerSegment = 0;
+  private readonly fixedRowsPerSegment: number | undefined;
   private segments: Segment[] = [];
   private slotsUsed = 0;
   private layoutVersion = 1;
@@ -64,8 +83,10 @@ export class VectorStore {
   generation = 0;
   listener: SegmentListener | undefined;
 
-  constructor(options: { metric: MetricName; dimension?: number }) {
+  /** `rowsPerSegment` overrides the size-based default (tests use small segments to cross segment boundaries). */
+  constructor(options: { metric: MetricName; dimension?: number; rowsPerSegment?: number }) {
     this.metric = options.metric;
+    this.fixedRowsPerSegment = options.rowsPerSegment;
     if (options.dimension !== undefined) this.setDimension(options.dimension);
   }
 
@@ -76,7 +97,7 @@ export class VectorStore {
 
   private setDimension(dim: number): void {
     this.dim = dim;
-    this.rowsPerSegment = defaultRowsPerSegment(dim);
+    this.rowsPerSegment = this.fixedRowsPerSegment ?? defaultRowsPerSegment(dim);
   }
 
   /** Fails unless `vector` has the store's dimension (fixing it on the first vector). */
@@ -194,6 +215,62 @@ export class VectorStore {
     this.layoutVersion++;
     this.generation++;
     this.listener?.replaced(previous);
+  }
+
+  /**
+   * Bulk load into an empty store (recovery and snapshot restore): allocates segments for every record and lets
+   * `readRows` fill each segment's float32 rows in place (raw little-endian bytes straight from a file), so a million
+   * rows cost a few large reads instead of per-row work. Rows are expected as stored (already unit length under cosine).
+   */
+  loadRecords(input: {
+    dimension: number;
+    records: ReadonlyArray<{ id: string; metadata: Metadata | undefined; text: string | undefined; deleted: boolean }>;
+    readRows: (target: Uint8Array, firstRow: number, rowCount: number) => void;
+  }): void {
+    if (this.slotsUsed !== 0 || this.records.size !== 0) throw new Error('loadRecords needs an empty store');
+    if (this.dim === undefined) this.setDimension(input.dimension);
+    this.checkDimension(input.dimension, 'dimension');
+    const dim = this.dim!;
+    const total = input.records.length;
+    // Allocate every segment before announcing work, then fill each with one read per segment.
+    while (this.segments.length * this.rowsPerSegment < total) this.addSegment();
+    for (let s = 0; s * this.rowsPerSegment < total; s++) {
+      const first = s * this.rowsPerSegment;
+      const rows = Math.min(this.rowsPerSegment, total - first);
+      const seg = this.segments[s];
+      input.readRows(new Uint8Array(seg.data.buffer, seg.data.byteOffset, rows * dim * 4), first, rows);
+    }
+    this.slotIds = new Array(total);
+    for (let slot = 0; slot < total; slot++) {
+      const r = input.records[slot];
+      if (this.records.has(r.id)) throw new Error(`loadRecords: duplicate id ${JSON.stringify(r.id)}`);
+      this.records.set(r.id, { id: r.id, slot, metadata: r.metadata, text: r.text, deleted: r.deleted });
+      this.slotIds[slot] = r.id;
+      if (r.deleted) this.softDeleted++;
+      else {
+        const { seg, row } = this.locate(slot);
+        setLive(seg.liveness, row, true);
+      }
+    }
+    this.slotsUsed = total;
+    this.generation++;
+  }
+
+  /**
+   * A point-in-time view for checkpoints and snapshots, taken synchronously: the records in slot order (with their
+   * soft-delete flag copied now) and the segments holding their rows. Rows of a layout are never rewritten in place
+   * (updates take fresh slots, compaction and clear build new segments), so the rows stay valid while writes go on.
+   */
+  capture(): StoreCapture {
+    const records: CapturedRecord[] = [];
+    for (const r of this.recordsInSlotOrder()) records.push({ id: r.id, slot: r.slot, metadata: r.metadata, text: r.text, deleted: r.deleted });
+    return {
+      metric: this.metric,
+      dimension: this.dim,
+      rowsPerSegment: this.rowsPerSegment,
+      segments: this.segments.map((s) => s.data),
+      records,
+    };
   }
 
   /** The record with this id, soft-deleted or not. */

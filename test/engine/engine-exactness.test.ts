@@ -27,7 +27,7 @@ test('the native simsimd binary is in use', () => {
 for (const metric of ['cosine', 'dot', 'euclidean'] as MetricName[]) {
   for (const [count, dim] of [[5, 3], [300, 13], [5000, 37], [9000, 128]]) {
     test(`${metric}: ${count} × ${dim} equals brute force, with and without a filter`, async () => {
-      const engine = new VecStoreEngine({ metric, threads: 2, cacheSize: 0 });
+      const engine = new VecStoreEngine({ metric, threads: 2, cacheSize: 0, rowsPerSegment: count > 1000 ? 1024 : undefined });
       try {
         const vectors = randomVectors(count, dim, count * 31 + dim);
         const stored = vectors.map((vector, i) => ({ id: `v${i}`, vector, metadata: { i, bucket: i % 3 } }));

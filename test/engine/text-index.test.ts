@@ -254,4 +254,37 @@ describe('TextIndex search', () => {
       { numRuns: 300 },
     );
   });
+
+  it('stays equal to a freshly built index under heavy churn', () => {
+    // Enough removals to compact posting lists and to reclaim and reuse internal document numbers.
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return Math.floor((seed / 0x80000000) * n);
+    };
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'эпсилон', '数据', 'zeta', 'eta'];
+    const text = (): string => Array.from({ length: 1 + rand(10) }, () => words[rand(words.length)]).join(' ');
+    const churned = new TextIndex();
+    const live = new Map<string, string>();
+    for (let step = 0; step < 12000; step++) {
+      const id = `doc${rand(1500)}`;
+      if (rand(3) === 0) {
+        churned.remove(id);
+        live.delete(id);
+      } else {
+        const t = rand(50) === 0 ? `unique${step}` : text(); // some terms come and go
+        churned.set(id, t);
+        live.set(id, t);
+      }
+    }
+    const fresh = new TextIndex();
+    for (const [id, t] of live) fresh.set(id, t);
+    assert.equal(churned.size, live.size);
+    assert.equal(churned.averageLength, fresh.averageLength);
+    for (const w of [...words, 'unique11999', 'unique3']) assert.equal(churned.documentFrequency(w), fresh.documentFrequency(w), w);
+    for (const q of ['alpha', 'beta gamma', '数据 eta eta', 'эпсилон zeta delta alpha']) {
+      assert.deepEqual(churned.search(q, 25), fresh.search(q, 25), q);
+      assert.deepEqual(churned.search(q, 5000).length, fresh.search(q, 5000).length);
+    }
+  });
 });

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// The `vecstore` command: `serve` runs the server, `bench` runs the benchmarks.
+import os from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { METRIC_NAMES, type MetricName } from './distance/metric.js';
+import { DEFAULT_LIMITS, type Limits } from './engine/limits.js';
+import { serve } from './serve.js';
+import { registerBenchCommands } from '../bench/bench-commands.js';
+import { runKernelBenchmarks } from '../bench/kernels.js';
+
+function integer(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer ≥ ${min}.`);
+    return n;
+  };
+}
+
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number.');
+  return n;
+}
+
+function keyList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((k) => k.trim()).filter((k) => k !== '')];
+}
+
+const program = new Command()
+  .name('vecstore')
+  .description('VecStore: a single-node vector database server (exact k-NN, hybrid search, WAL durability, Prometheus metrics)')
+  .showHelpAfterError();
+
+const limitOptions: Array<[keyof Limits, string, string]> = [
+  ['maxBodyBytes', '--max-body <bytes>', 'largest request body'],
+  ['maxBatchRecords', '--max-batch <records>', 'most records in one batch-upsert'],
+  ['maxK', '--max-k <k>', 'largest limit/k of a query'],
+  ['maxDimension', '--max-dimension <d>', 'largest vector dimension'],
+  ['maxIdLength', '--max-id-length <chars>', 'longest id'],
+  ['maxMetadataBytes', '--max-metadata-bytes <bytes>', 'largest metadata object (JSON bytes)'],
+  ['maxMetadataDepth', '--max-metadata-depth <levels>', 'deepest metadata nesting'],
+  ['maxTextBytes', '--max-text-bytes <bytes>', 'largest text field'],
+  ['maxFilterLength', '--max-filter-length <chars>', 'longest filter expression'],
+  ['maxFilterDepth', '--max-filter-depth <levels>', 'deepest filter nesting'],
+  ['maxWsMessageBytes', '--max-ws-message <bytes>', 'largest WebSocket message'],
+  ['maxWsInFlight', '--max-ws-in-flight <queries>', 'queries in flight per WebSocket'],
+  ['maxWsConnections', '--max-ws-connections <sockets>', 'open WebSocket connections'],
+];
+
+const serveCommand = program
+  .command('serve')
+  .description('run the server (every option can also be set by the environment variable shown)')
+  .addOption(new Option('--host <host>', 'address to listen on').env('VECSTORE_HOST').default('0.0.0.0'))
+  .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('VECSTORE_PORT').default(8080).argParser(integer(0)))
+  .addOption(new Option('--data-dir <dir>', 'directory holding the log, checkpoints and snapshots').env('VECSTORE_DATA_DIR').default('./data'))
+  .addOption(new Option('--dimension <d>', 'vector dimension (default: fixed by the first vector)').env('VECSTORE_DIMENSION').argParser(integer(1)))
+  .addOption(new Option('--metric <metric>', 'distance metric').env('VECSTORE_METRIC').choices(METRIC_NAMES as string[]).default('cosine'))
+  .addOption(new Option('--workers <n>', 'scan worker threads').env('VECSTORE_WORKERS').default(os.cpus().length, 'the number of cores').argParser(integer(1)))
+  .addOption(new Option('--fsync <policy>', 'when the log is fsynced: always (group commit), interval:<ms>, or off').env('VECSTORE_FSYNC').default('always'))
+  .addOption(new Option('--cache-size <entries>', 'query cache entries (0 turns it off)').env('VECSTORE_CACHE_SIZE').default(10_000).argParser(integer(0)))
+  .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
+  .addOption(new Option('--api-key <keys>', 'API key(s) with full access; repeat or separate with commas').env('VECSTORE_API_KEY').argParser(keyList).default([], 'none'))
+  .addOption(new Option('--read-only-api-key <keys>', 'API key(s) that may only read').env('VECSTORE_READ_ONLY_API_KEY').argParser(keyList).default([], 'none'))
+  .addOption(new Option('--metrics-auth', 'require an API key for /metrics too').env('VECSTORE_METRICS_AUTH').default(false))
+  .addOption(new Option('--no-metrics', 'turn metrics collection off (/metrics answers 404)').env('VECSTORE_NO_METRICS'))
+  .addOption(new Option('--bm25-k1 <k1>', 'BM25 term-frequency saturation').env('VECSTORE_BM25_K1').default(1.2).argParser(number))
+  .addOption(new Option('--bm25-b <b>', 'BM25 length normalisation').env('VECSTORE_BM25_B').default(0.75).argParser(number));
+
+for (const [key, flags, description] of limitOptions) {
+  const env = 'VECSTORE_' + flags.slice(2).split(' ')[0].replace(/-/g, '_').toUpperCase();
+  serveCommand.addOption(new Option(flags, description).env(env).default(DEFAULT_LIMITS[key]).argParser(integer(1)));
+}
+
+serveCommand.action(async (opts: Record<string, unknown>) => {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [key, flags] of limitOptions) {
+    const name = flags.slice(2).split(' ')[0].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    limits[key] = opts[name] as number;
+  }
+  await serve({
+    host: opts.host as string,
+    port: opts.port as number,
+    dataDir: opts.dataDir as string,
+    dimension: opts.dimension as number | undefined,
+    metric: opts.metric as MetricName,
+    workers: opts.workers as number,
+    fsync: opts.fsync as string,
+    cacheSize: opts.cacheSize as number,
+    metrics: opts.metrics as boolean,
+    metricsAuth: opts.metricsAuth as boolean,
+    apiKeys: opts.apiKey as string[],
+    readOnlyApiKeys: opts.readOnlyApiKey as string[],
+    bm25: { k1: opts.bm25K1 as number, b: opts.bm25B as number },
+    checkpointWalBytes: opts.checkpointWalBytes as number,
+    limits,
+  });
+});
+
+const bench = program.command('bench').description('benchmarks: micro-benchmarks, load runs against a server, side-by-side comparisons');
+bench
+  .command('kernels')
+  .description('tinybench micro-benchmarks: simsimd vs JavaScript, shard-scan GB/s, batched vs single queries, 1 vs 2 workers')
+  .option('--quick', 'smaller data and shorter runs')
+  .action(async (opts: { quick?: boolean }) => {
+    await runKernelBenchmarks({ quick: opts.quick === true });
+  });
+registerBenchCommands(bench);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,90 @@
+// Every front-thread metric of VecStore, and the merge of the scan workers' deltas through AggregatorRegistry.
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Request latency buckets, 1 ms to 10 s. */
+export const REQUEST_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Results-per-query buckets. */
+export const QUERY_RESULT_BUCKETS = [0, 1, 5, 10, 20, 50, 100, 250, 500, 1000, 10000];
+
+/** What the gauges read when scraped. */
+export interface GaugeSource {
+  counts(): { total: number; active: number; deleted: number; dimension: number };
+  poolQueueDepth(): number;
+  poolUtilization(): number;
+}
+
+/** The front thread's registry plus the running totals of every worker's metrics. */
+export class VecStoreMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'endpoint' | 'method'>;
+  readonly requestDuration: Histogram<'endpoint' | 'method'>;
+  readonly queries: Counter<'type'>;
+  readonly queryResults: Histogram<'type'>;
+  readonly upserts: Counter<'batch'>;
+  readonly deletes: Counter<'type'>;
+  readonly errors: Counter<'error_type'>;
+  readonly cacheHits: Counter<'type'>;
+  readonly cacheMisses: Counter<'type'>;
+  readonly wsConnections: Gauge;
+  private workerTotals: object[] = [];
+  private pendingDeltas: object[][] = [];
+
+  constructor(source: GaugeSource, options: { wsConnectionLimit: number; cacheEnabled: boolean }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    gauge('vecstore_vectors_total', 'Vectors stored, active + soft-deleted', () => source.counts().total);
+    gauge('vecstore_vectors_active', 'Active (searchable) vectors', () => source.counts().active);
+    gauge('vecstore_vectors_deleted', 'Soft-deleted vectors', () => source.counts().deleted);
+    gauge('vecstore_dimension', 'Vector dimension (0 until the first vector fixes it)', () => source.counts().dimension);
+    gauge('vecstore_pool_queue_depth', 'Scan tasks and queries waiting for a worker', () => source.poolQueueDepth());
+    gauge('vecstore_pool_utilization', 'Fraction of scan workers busy, 0 to 1', () => source.poolUtilization());
+    const wsLimit = new Gauge({ name: 'vecstore_websocket_connections_limit', help: 'Configured maximum of open WebSocket connections', registers });
+    wsLimit.set(options.wsConnectionLimit);
+    this.wsConnections = new Gauge({ name: 'vecstore_websocket_connections', help: 'Open WebSocket connections', registers });
+    this.requests = new Counter({ name: 'vecstore_requests_total', help: 'HTTP requests by route template and method', labelNames: ['endpoint', 'method'], registers });
+    this.requestDuration = new Histogram({
+      name: 'vecstore_request_duration_seconds',
+      help: 'HTTP request latency by route template and method',
+      labelNames: ['endpoint', 'method'],
+      buckets: REQUEST_DURATION_BUCKETS,
+      registers,
+    });
+    this.queries = new Counter({ name: 'vecstore_queries_total', help: 'Queries by type (HTTP and WebSocket)', labelNames: ['type'], registers });
+    this.queryResults = new Histogram({ name: 'vecstore_query_results', help: 'Results returned per query', labelNames: ['type'], buckets: QUERY_RESULT_BUCKETS, registers });
+    this.upserts = new Counter({ name: 'vecstore_upserts_total', help: 'Upsert operations: single or batch', labelNames: ['batch'], registers });
+    this.deletes = new Counter({ name: 'vecstore_deletes_total', help: 'Deletes performed: hard or soft', labelNames: ['type'], registers });
+    this.errors = new Counter({ name: 'vecstore_errors_total', help: 'Errors answered, by stable error type', labelNames: ['error_type'], registers });
+    this.cacheHits = new Counter({ name: 'vecstore_cache_hits_total', help: 'Query cache hits by query type', labelNames: ['type'], registers: options.cacheEnabled ? registers : [] });
+    this.cacheMisses = new Counter({ name: 'vecstore_cache_misses_total', help: 'Query cache misses by query type', labelNames: ['type'], registers: options.cacheEnabled ? registers : [] });
+    // Known label values start at zero so that rates and alerts have a series before the first event.
+    for (const type of ['vector', 'hybrid']) {
+      this.queries.inc({ type }, 0);
+      if (options.cacheEnabled) {
+        this.cacheHits.inc({ type }, 0);
+        this.cacheMisses.inc({ type }, 0);
+      }
+    }
+    for (const batch of ['single', 'batch']) this.upserts.inc({ batch }, 0);
+    for (const type of ['hard', 'soft']) this.deletes.inc({ type }, 0);
+  }
+
+  /** Queues a worker's delta; it is folded into the running totals at the next scrape, so tasks never wait on it. */
+  addWorkerDelta(delta: unknown[]): void {
+    this.pendingDeltas.push(delta as object[]);
+  }
+
+  /** The Prometheus text exposition: this thread's metrics merged with every worker's totals. */
+  async exposition(): Promise<{ body: string; contentType: string }> {
+    if (this.pendingDeltas.length > 0) {
+      const deltas = this.pendingDeltas;
+      this.pendingDeltas = [];
+      // Totals live here, not in the workers: a worker that dies or is replaced takes nothing away from the counters.
+      this.workerTotals = (await AggregatorRegistry.aggregate([this.workerTotals, ...deltas]).getMetricsAsJSON()) as object[];
+    }
+    const own = (await this.registry.getMetricsAsJSON()) as object[];
+    const merged = this.workerTotals.length > 0 ? AggregatorRegistry.aggregate([own, this.workerTotals]) : this.registry;
+    return { body: await merged.metrics(), contentType: this.registry.contentType };
+  }
+}

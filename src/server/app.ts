@@ -1,0 +1,146 @@
+// The uWebSockets.js front thread: dispatches HTTP requests to routes, maps errors to JSON, counts metrics, shuts down.
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import { VecStoreError, errorType } from '../errors.js';
+import type { VecStoreEngine } from '../engine/engine.js';
+import type { VecStoreMetrics } from '../metrics/metrics.js';
+import type { Logger } from '../logger.js';
+import { Authenticator, type AuthConfig } from './auth.js';
+import { readBody, writeAnswer, type ResponseState } from './http-io.js';
+import { Router, UNKNOWN_ENDPOINT } from './router.js';
+import { buildRoutes, type HttpMethod, type RouteAnswer } from './routes.js';
+import type { SnapshotService } from './snapshot-service.js';
+import { registerQueryStream } from './ws-query-stream.js';
+
+export interface ServerOptions extends AuthConfig {
+  host: string;
+  port: number;
+  /** Require an API key for `/metrics` too. */
+  metricsAuth: boolean;
+  engine: VecStoreEngine;
+  metrics: VecStoreMetrics | undefined;
+  snapshots: SnapshotService | undefined;
+  logger: Logger;
+  isReady(): boolean;
+}
+
+/** A running server. */
+export interface RunningServer {
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes WebSockets with 1001. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Whether the native uWebSockets.js binary is loaded (its App is a native function, not the `ws` fallback). */
+export function uwsIsNative(): boolean {
+  return /\[native code\]/.test(Function.prototype.toString.call(uWS.App));
+}
+
+/** Starts listening; resolves once the port is bound. */
+export function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { engine, metrics, logger } = options;
+  const auth = new Authenticator(options);
+  const router = new Router(buildRoutes({ engine, metrics, snapshots: options.snapshots, isReady: options.isReady }));
+  const app = uWS.App();
+  let inFlight = 0;
+  let stopping = false;
+  let onIdle: (() => void) | undefined;
+  const finished = () => {
+    inFlight--;
+    if (inFlight === 0) onIdle?.();
+  };
+
+  const stream = registerQueryStream(app, { engine, metrics, auth, logger });
+
+  app.any('/*', (res: HttpResponse, req: HttpRequest) => {
+    const started = performance.now();
+    const state: ResponseState = { aborted: false, done: false };
+    // uWS requires onAborted before any asynchronous step; after it fires the response must never be touched.
+    res.onAborted(() => { state.aborted = true; });
+    const method = req.getMethod().toUpperCase();
+    const url = req.getUrl();
+    const match = router.match(method, url);
+    const endpoint = match.kind === 'found' ? match.route.path : match.kind === 'method_not_allowed' ? match.template : UNKNOWN_ENDPOINT;
+    const countedMethod = KNOWN_METHODS.has(method) ? method : 'OTHER';
+    inFlight++;
+
+    const answer = (status: number, body: string | Uint8Array, contentType?: string, headers?: Array<[string, string]>, close = false) => {
+      writeAnswer(res, state, status, body, contentType, headers, close);
+      metrics?.requests.inc({ endpoint, method: countedMethod });
+      metrics?.requestDuration.observe({ endpoint, method: countedMethod }, (performance.now() - started) / 1000);
+    };
+    const fail = (err: unknown, close = false) => {
+      let e: VecStoreError;
+      if (err instanceof VecStoreError) e = err;
+      else {
+        logger.error({ err, endpoint, method }, 'internal error');
+        e = new VecStoreError('internal', 'internal error; see the server log');
+      }
+      metrics?.errors.inc({ error_type: errorType(e.code) });
+      const headers: Array<[string, string]> = [];
+      if (match.kind === 'method_not_allowed') headers.push(['Allow', match.allowed.join(', ')]);
+      answer(e.status, JSON.stringify({ error: e.message, code: e.code }), 'application/json', headers, close);
+    };
+
+    if (match.kind !== 'found') {
+      if (match.kind === 'not_found') fail(new VecStoreError('route_not_found', `route: no ${method} ${url}; see the API in the README`));
+      else fail(new VecStoreError('method_not_allowed', `method: ${method} is not allowed on ${match.template} (allowed: ${match.allowed.join(', ')})`));
+      finished();
+      return;
+    }
+    const { route, params } = match;
+    const contentType = req.getHeader('content-type');
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    try {
+      if (stopping) throw new VecStoreError('unavailable', 'server: shutting down');
+      if (!route.open && !(route.path === '/metrics' && !options.metricsAuth)) {
+        auth.check(req.getHeader('authorization'), req.getHeader('api-key'), route.writes);
+      }
+    } catch (err) {
+      fail(err);
+      finished();
+      return;
+    }
+    const body = METHODS_WITH_BODY.has(method) ? readBody(res, req, state, engine.limits.maxBodyBytes) : Promise.resolve(Buffer.alloc(0));
+    body
+      .then(
+        async (bytes) => {
+          const result: RouteAnswer = await route.handler({ params, query, contentType, body: bytes });
+          if (result.text) answer(result.status ?? 200, result.text.body, result.text.contentType);
+          else answer(result.status ?? 200, typeof result.json === 'string' ? result.json : JSON.stringify(result.json));
+        },
+        // A refused body is answered at once and the connection closed, since the rest of the body is still coming.
+        (err) => fail(err, true),
+      )
+      .catch((err) => fail(err))
+      .finally(finished);
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(options.host, options.port, (listenSocket: us_listen_socket | false) => {
+      if (!listenSocket) {
+        reject(new VecStoreError('internal', `listen: could not bind ${options.host}:${options.port} (in use or not permitted)`));
+        return;
+      }
+      const port = uWS.us_socket_local_port(listenSocket);
+      resolve({
+        port,
+        stop: async (graceMs = 10_000) => {
+          stopping = true;
+          uWS.us_listen_socket_close(listenSocket as us_listen_socket);
+          if (inFlight > 0) {
+            await new Promise<void>((done) => {
+              onIdle = done;
+              setTimeout(done, graceMs).unref();
+            });
+          }
+          stream.closeAll();
+        },
+      });
+    });
+  });
+}
+
+const KNOWN_METHODS = new Set<string>(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'] satisfies HttpMethod[]);

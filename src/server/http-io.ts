@@ -1,0 +1,104 @@
+// uWebSockets.js request plumbing: reading bodies with limits, writing JSON answers, never touching an aborted response.
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { VecStoreError } from '../errors.js';
+
+/** Per-response state: uWS responses must not be used after abort or after they ended. */
+export interface ResponseState {
+  aborted: boolean;
+  done: boolean;
+}
+
+/** HTTP status lines VecStore answers with. */
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  409: 'Conflict', 413: 'Payload Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  501: 'Not Implemented', 503: 'Service Unavailable', 507: 'Insufficient Storage',
+};
+
+/** The status line for a code, e.g. `404 Not Found`. */
+export function statusLine(status: number): string {
+  return `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
+}
+
+/**
+ * Writes a complete answer in one corked write, unless the client went away. `closeConnection` is used after refusing a
+ * body mid-stream, since the rest of it would otherwise be parsed as the next request.
+ */
+export function writeAnswer(
+  res: HttpResponse,
+  state: ResponseState,
+  status: number,
+  body: string | Uint8Array,
+  contentType = 'application/json',
+  extraHeaders: Array<[string, string]> = [],
+  closeConnection = false,
+): void {
+  if (state.aborted || state.done) return;
+  state.done = true;
+  res.cork(() => {
+    res.writeStatus(statusLine(status));
+    res.writeHeader('Content-Type', contentType);
+    for (const [name, value] of extraHeaders) res.writeHeader(name, value);
+    res.end(body, closeConnection);
+  });
+}
+
+/**
+ * Reads the whole body, refusing it with payload_too_large as soon as Content-Length or the bytes streamed so far pass
+ * `maxBytes`. The caller must have registered `onAborted` (uWS requires it before any asynchronous step).
+ */
+export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseState, maxBytes: number): Promise<Buffer> {
+  const declared = req.getHeader('content-length');
+  if (declared !== '') {
+    const length = Number(declared);
+    if (Number.isFinite(length) && length > maxBytes) {
+      return Promise.reject(new VecStoreError('payload_too_large', `body: ${length} bytes is over the limit of ${maxBytes}`));
+    }
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let refused = false;
+    res.onData((chunk, isLast) => {
+      if (refused || state.aborted) return;
+      received += chunk.byteLength;
+      if (received > maxBytes) {
+        refused = true;
+        reject(new VecStoreError('payload_too_large', `body: more than the limit of ${maxBytes} bytes`));
+        return;
+      }
+      // uWS reuses the chunk's memory after this callback returns: copy it.
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      if (isLast) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+    });
+  });
+}
+
+/** Parses a JSON body; malformed JSON is invalid_json naming where it broke. */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) throw new VecStoreError('invalid_json', 'body: empty; expected a JSON object');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new VecStoreError('invalid_json', `body: malformed JSON (${(err as Error).message})`);
+  }
+}
+
+/** A JSON body that must be an object. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  const value = parseJsonBody(body);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new VecStoreError('validation', 'body: must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Reads a raw little-endian float32 vector body (`application/octet-stream`). */
+export function parseBinaryVector(body: Buffer): Float32Array {
+  if (body.length === 0 || body.length % 4 !== 0) {
+    throw new VecStoreError('validation', `body: a binary vector is little-endian float32, so its length must be a positive multiple of 4 bytes (got ${body.length})`);
+  }
+  const out = new Float32Array(body.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = body.readFloatLE(i * 4);
+  return out;
+}

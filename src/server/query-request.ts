@@ -1,0 +1,36 @@
+// Turns a query's JSON (HTTP body or WebSocket message) into an engine query, naming the field of any mistake.
+import { VecStoreError } from '../errors.js';
+import type { HybridQuery, VectorQuery } from '../engine/engine.js';
+import type { Limits } from '../engine/limits.js';
+import { describe, parseBoolean, parseK, parseVector } from '../engine/record-validation.js';
+
+/** Parses `{vector, limit|k, filter?, include_vectors?}`. */
+export function parseVectorQuery(body: Record<string, unknown>, limits: Limits, vector?: Float32Array): VectorQuery {
+  const filter = body.filter;
+  if (filter !== undefined && filter !== null && typeof filter !== 'string') {
+    throw new VecStoreError('validation', `filter: must be a string, got ${describe(filter)}`);
+  }
+  return {
+    vector: vector ?? parseVector(body.vector, 'vector', limits),
+    k: parseK(body, limits),
+    filter: typeof filter === 'string' ? filter : undefined,
+    includeVectors: parseBoolean(body.include_vectors, 'include_vectors'),
+  };
+}
+
+/** Parses `{vector, text_query, limit|k, alpha? = 0.7, fusion? = "linear", filter?}`. */
+export function parseHybridQuery(body: Record<string, unknown>, limits: Limits, vector?: Float32Array): HybridQuery {
+  const base = parseVectorQuery(body, limits, vector);
+  const textQuery = body.text_query;
+  if (typeof textQuery !== 'string') throw new VecStoreError('validation', `text_query: must be a string, got ${describe(textQuery)}`);
+  if (Buffer.byteLength(textQuery) > limits.maxTextBytes) {
+    throw new VecStoreError('text_too_large', `text_query: over the limit of ${limits.maxTextBytes} bytes`);
+  }
+  const alpha = body.alpha ?? 0.7;
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) {
+    throw new VecStoreError('validation', `alpha: must be a number from 0 to 1, got ${describe(alpha)}`);
+  }
+  const fusion = body.fusion ?? 'linear';
+  if (fusion !== 'linear' && fusion !== 'rrf') throw new VecStoreError('validation', `fusion: must be "linear" or "rrf", got ${describe(fusion)}`);
+  return { ...base, textQuery, alpha, fusion };
+}

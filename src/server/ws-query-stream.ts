@@ -1,0 +1,186 @@
+// WebSocket `/ws/query-stream`: many queries in flight per socket, each answered as a stream of result messages.
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { VecStoreError } from '../errors.js';
+import type { VecStoreEngine, QueryAnswer } from '../engine/engine.js';
+import type { VecStoreMetrics } from '../metrics/metrics.js';
+import type { Logger } from '../logger.js';
+import { isPlainObject } from '../engine/record-validation.js';
+import { parseHybridQuery, parseVectorQuery } from './query-request.js';
+import type { Authenticator } from './auth.js';
+import { statusLine } from './http-io.js';
+
+/** Stop writing to a socket once this much is buffered for it; resume on drain. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+/** The subprotocol VecStore answers with when a browser offers it (next to an `api-key.<key>` offer). */
+export const WS_PROTOCOL = 'vecstore';
+const KEY_PROTOCOL_PREFIX = 'api-key.';
+
+interface Outgoing {
+  message: string;
+  /** Runs once the message has been handed to the socket (the last message of a query frees its in-flight place). */
+  sent?: () => void;
+}
+
+interface SocketState {
+  inFlight: number;
+  closed: boolean;
+  queue: Outgoing[];
+}
+
+export interface QueryStreamOptions {
+  engine: VecStoreEngine;
+  metrics: VecStoreMetrics | undefined;
+  auth: Authenticator;
+  logger: Logger;
+}
+
+/** Registers the WebSocket route; returns a function that closes every open socket with 1001 (going away). */
+export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptions): { closeAll(): void; open(): number } {
+  const { engine, metrics, auth, logger } = options;
+  const limits = engine.limits;
+  const sockets = new Set<WebSocket<SocketState>>();
+
+  const flush = (ws: WebSocket<SocketState>): void => {
+    const state = ws.getUserData();
+    if (state.closed) return;
+    ws.cork(() => {
+      while (state.queue.length > 0 && ws.getBufferedAmount() < HIGH_WATER_BYTES) {
+        const next = state.queue.shift()!;
+        ws.send(next.message, false);
+        next.sent?.();
+      }
+    });
+  };
+
+  const enqueue = (ws: WebSocket<SocketState>, items: Outgoing[]): void => {
+    const state = ws.getUserData();
+    if (state.closed) return;
+    state.queue.push(...items);
+    flush(ws);
+  };
+
+  const sendError = (ws: WebSocket<SocketState>, err: VecStoreError, requestId: unknown, sent?: () => void): void => {
+    metrics?.errors.inc({ error_type: err.code });
+    enqueue(ws, [{ message: JSON.stringify({ error: err.message, code: err.code, ...withRequestId(requestId) }), sent }]);
+  };
+
+  const runQuery = async (ws: WebSocket<SocketState>, body: Record<string, unknown>, vector: Float32Array | undefined): Promise<void> => {
+    const state = ws.getUserData();
+    const requestId = body.request_id;
+    if (state.inFlight >= limits.maxWsInFlight) {
+      sendError(ws, new VecStoreError('too_many_in_flight', `request_id ${JSON.stringify(requestId ?? null)}: ${limits.maxWsInFlight} queries are already in flight on this socket`), requestId);
+      return;
+    }
+    state.inFlight++;
+    const release = () => { state.inFlight--; };
+    try {
+      const hybrid = body.text_query !== undefined;
+      const type = hybrid ? 'hybrid' : 'vector';
+      let answer: QueryAnswer & { cached: boolean };
+      if (hybrid) answer = await engine.hybridQuery(parseHybridQuery(body, limits, vector));
+      else answer = await engine.query(parseVectorQuery(body, limits, vector));
+      metrics?.queries.inc({ type });
+      metrics?.queryResults.observe({ type }, answer.results.length);
+      if (engine.cacheEnabled) (answer.cached ? metrics?.cacheHits : metrics?.cacheMisses)?.inc({ type });
+      const rid = withRequestId(requestId);
+      const items: Outgoing[] = answer.results.map((r) => ({ message: JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...rid }) }));
+      items.push({
+        message: JSON.stringify({ complete: true, ...rid, stats: { duration_ms: answer.stats.duration_ms, total_results: answer.results.length, total_candidates: answer.stats.total_candidates, filtered_count: answer.stats.filtered_count } }),
+        sent: release,
+      });
+      if (state.closed) return release();
+      enqueue(ws, items);
+    } catch (err) {
+      const known = err instanceof VecStoreError ? err : new VecStoreError('internal', 'internal error');
+      if (!(err instanceof VecStoreError)) logger.error({ err }, 'websocket query failed');
+      if (state.closed) return release();
+      sendError(ws, known, requestId, release);
+    }
+  };
+
+  app.ws<SocketState>('/ws/query-stream', {
+    maxPayloadLength: limits.maxWsMessageBytes,
+    // Our own queue holds what waits; uWS's limit is a safety net far above the high-water mark.
+    maxBackpressure: 64 * 1024 * 1024,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const key = req.getHeader('sec-websocket-key');
+      const offered = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const authorization = req.getHeader('authorization');
+      const apiKey = req.getHeader('api-key');
+      const offers = offered.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      try {
+        if (sockets.size >= limits.maxWsConnections) {
+          throw new VecStoreError('too_many_connections', `websocket: ${limits.maxWsConnections} connections are already open`);
+        }
+        const keyOffer = offers.find((p) => p.startsWith(KEY_PROTOCOL_PREFIX));
+        if (keyOffer && apiKey === '' && authorization === '') auth.checkKey(keyOffer.slice(KEY_PROTOCOL_PREFIX.length), false);
+        else auth.check(authorization, apiKey, false);
+      } catch (err) {
+        const e = err as VecStoreError;
+        metrics?.errors.inc({ error_type: e.code });
+        res.cork(() => {
+          res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify({ error: e.message, code: e.code }));
+        });
+        return;
+      }
+      // Never echo the key offer back; answer with our protocol name if the client offered it.
+      const chosen = offers.includes(WS_PROTOCOL) ? WS_PROTOCOL : '';
+      res.upgrade<SocketState>({ inFlight: 0, closed: false, queue: [] }, key, chosen, extensions, context);
+    },
+    open: (ws) => {
+      sockets.add(ws);
+      metrics?.wsConnections.inc();
+    },
+    message: (ws, message, isBinary) => {
+      let body: Record<string, unknown>;
+      let vector: Float32Array | undefined;
+      try {
+        if (isBinary) {
+          // Binary frame: u32 request_id, u32 limit, then the vector as little-endian float32.
+          if (message.byteLength < 12 || message.byteLength % 4 !== 0) {
+            throw new VecStoreError('validation', 'message: a binary query is u32 request_id, u32 limit, then float32 values (a multiple of 4 bytes, at least 12)');
+          }
+          const view = new DataView(message);
+          vector = new Float32Array(message.byteLength / 4 - 2);
+          for (let i = 0; i < vector.length; i++) vector[i] = view.getFloat32(8 + i * 4, true);
+          body = { request_id: view.getUint32(0, true), limit: view.getUint32(4, true) };
+        } else {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(Buffer.from(message).toString('utf8'));
+          } catch (err) {
+            throw new VecStoreError('invalid_json', `message: malformed JSON (${(err as Error).message})`);
+          }
+          if (!isPlainObject(parsed)) throw new VecStoreError('validation', 'message: must be a JSON object');
+          body = parsed;
+        }
+      } catch (err) {
+        sendError(ws, err as VecStoreError, undefined);
+        return;
+      }
+      void runQuery(ws, body, vector);
+    },
+    drain: (ws) => flush(ws),
+    close: (ws) => {
+      const state = ws.getUserData();
+      state.closed = true;
+      state.queue = [];
+      sockets.delete(ws);
+      metrics?.wsConnections.dec();
+    },
+  });
+
+  return {
+    closeAll: () => {
+      for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
+    },
+    open: () => sockets.size,
+  };
+}
+
+function withRequestId(requestId: unknown): { request_id?: unknown } {
+  return requestId === undefined ? {} : { request_id: requestId };
+}
