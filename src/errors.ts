@@ -45,8 +45,12 @@ export class VecStoreError extends Error {
   }
 }
 
-/** The error-type label used in `vecstore_errors_total` for a code (route_not_found counts as not_found). */
+/**
+ * The `error_type` label of `vecstore_errors_total` for a code: malformed JSON and bad filters are `validation` errors,
+ * unknown routes are `not_found`; every other code is its own type.
+ */
 export function errorType(code: ErrorCode): string {
   if (code === 'route_not_found') return 'not_found';
+  if (code === 'invalid_json' || code === 'invalid_filter') return 'validation';
   return code;
 }

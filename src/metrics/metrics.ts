@@ -32,6 +32,11 @@ export class VecStoreMetrics {
   constructor(source: GaugeSource, options: { wsConnectionLimit: number; cacheEnabled: boolean }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // These three default gauges end in _total, which Prometheus reserves for counters (promtool flags them); the same
+    // numbers stay available per type in nodejs_active_handles / _requests / _resources.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
     gauge('vecstore_vectors_total', 'Vectors stored, active + soft-deleted', () => source.counts().total);

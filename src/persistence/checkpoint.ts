@@ -165,28 +165,39 @@ export interface LoadStats {
   recordsMs: number;
 }
 
-/**
- * Loads a checkpoint directory into an empty store: records parsed in bulk, then the rows read with `readSync`
- * straight into the shared segments (one read per segment). Returns the records (for the text index) and timings.
- */
-export function loadCheckpointDir(dir: string, store: VectorStore): { records: LoadedRecord[]; stats: LoadStats } {
+/** A checkpoint's meta and records, read and checked against its vectors file before anything in memory changes. */
+export interface CheckpointContents {
+  dir: string;
+  meta: CheckpointMeta;
+  records: LoadedRecord[];
+  recordsMs: number;
+}
+
+/** Reads meta.json and records.jsonl and checks the vectors file's size, without touching any store. */
+export function readCheckpointDir(dir: string, metric: MetricName): CheckpointContents {
   const meta = readCheckpointMeta(dir);
-  if (meta.metric !== store.metric) {
-    throw new Error(`${dir} holds ${meta.metric} vectors but the server is configured for ${store.metric}`);
-  }
-  const startedRecords = performance.now();
+  if (meta.metric !== metric) throw new Error(`${dir} holds ${meta.metric} vectors but the server is configured for ${metric}`);
+  const started = performance.now();
   const records = parseRecordsFile(path.join(dir, CHECKPOINT_FILES.records));
   if (records.length !== meta.count) throw new Error(`${dir}: ${records.length} records, meta.json says ${meta.count}`);
-  const recordsMs = performance.now() - startedRecords;
+  const expected = meta.dimension === null ? 0 : meta.count * meta.dimension * 4;
+  const size = fs.statSync(path.join(dir, CHECKPOINT_FILES.vectors)).size;
+  if (size !== expected) throw new Error(`${dir}: vectors file has ${size} bytes, expected ${expected}`);
+  return { dir, meta, records, recordsMs: performance.now() - started };
+}
 
-  const startedVectors = performance.now();
+/**
+ * Loads checkpoint contents into an empty store: the rows are read with `readSync` straight into the shared segments
+ * (one read per segment, no per-row work).
+ */
+export function loadCheckpointRows(contents: CheckpointContents, store: VectorStore): LoadStats {
+  const { dir, meta, records } = contents;
+  const started = performance.now();
   let vectorBytes = 0;
   if (meta.count > 0 && meta.dimension !== null) {
     const dim = meta.dimension;
     const fd = fs.openSync(path.join(dir, CHECKPOINT_FILES.vectors), 'r');
     try {
-      const size = fs.fstatSync(fd).size;
-      if (size !== meta.count * dim * 4) throw new Error(`${dir}: vectors file has ${size} bytes, expected ${meta.count * dim * 4}`);
       store.loadRecords({
         dimension: dim,
         records,
@@ -205,7 +216,7 @@ export function loadCheckpointDir(dir: string, store: VectorStore): { records: L
       fs.closeSync(fd);
     }
   }
-  return { records, stats: { count: meta.count, vectorBytes, vectorMs: performance.now() - startedVectors, recordsMs } };
+  return { count: meta.count, vectorBytes, vectorMs: performance.now() - started, recordsMs: contents.recordsMs };
 }
 
 /** Parses records.jsonl many lines per JSON.parse call (one call per line costs several times more at a million rows). */

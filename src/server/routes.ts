@@ -1,5 +1,5 @@
 // The VecStore HTTP API as a route table: templates, whether a route writes, and the handler that calls the engine.
-import { VecStoreError } from '../errors.js';
+import { VecStoreError, errorType, type ErrorCode } from '../errors.js';
 import type { VecStoreEngine } from '../engine/engine.js';
 import { isPlainObject, parseId, parseRecord } from '../engine/record-validation.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
@@ -63,7 +63,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     return deps.snapshots;
   };
 
-  return [
+  const routes: Route[] = [
     { method: 'GET', path: '/health', writes: false, open: true, handler: () => ({ json: { status: 'healthy' } }) },
     {
       method: 'GET', path: '/ready', writes: false, open: true,
@@ -99,7 +99,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
         if (!Array.isArray(body.records)) throw new VecStoreError('validation', 'records: must be an array of {id, vector, metadata?, text?}');
         const outcome = await engine.batchUpsert(body.records);
         metrics?.upserts.inc({ batch: 'batch' });
-        for (const e of outcome.errors) metrics?.errors.inc({ error_type: e.code });
+        for (const e of outcome.errors) metrics?.errors.inc({ error_type: errorType(e.code as ErrorCode) });
         return { json: outcome };
       },
     },
@@ -184,6 +184,19 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
       },
     },
   ];
+  if (process.env.VECSTORE_TEST_FAULTS === '1') {
+    // Test-only switch (never on in production): the next scan task dies inside its worker thread.
+    routes.push({
+      method: 'POST', path: '/v1/_test/worker-fault', writes: true,
+      handler: (ctx) => {
+        const { fault } = parseJsonObject(ctx.body);
+        if (fault !== 'throw' && fault !== 'exit') throw new VecStoreError('validation', 'fault: must be "throw" or "exit"');
+        engine.injectWorkerFault(fault);
+        return { json: { armed: fault } };
+      },
+    });
+  }
+  return routes;
 }
 
 function isBinary(ctx: RouteContext): boolean {

@@ -1,6 +1,6 @@
 // WebSocket `/ws/query-stream`: many queries in flight per socket, each answered as a stream of result messages.
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { VecStoreError } from '../errors.js';
+import { VecStoreError, errorType } from '../errors.js';
 import type { VecStoreEngine, QueryAnswer } from '../engine/engine.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
@@ -60,7 +60,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
   };
 
   const sendError = (ws: WebSocket<SocketState>, err: VecStoreError, requestId: unknown, sent?: () => void): void => {
-    metrics?.errors.inc({ error_type: err.code });
+    metrics?.errors.inc({ error_type: errorType(err.code) });
     enqueue(ws, [{ message: JSON.stringify({ error: err.message, code: err.code, ...withRequestId(requestId) }), sent }]);
   };
 
@@ -120,7 +120,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
         else auth.check(authorization, apiKey, false);
       } catch (err) {
         const e = err as VecStoreError;
-        metrics?.errors.inc({ error_type: e.code });
+        metrics?.errors.inc({ error_type: errorType(e.code) });
         res.cork(() => {
           res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify({ error: e.message, code: e.code }));
         });

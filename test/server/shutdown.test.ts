@@ -1,0 +1,30 @@
+// SIGTERM while requests are in flight: they finish, WebSockets close with 1001 (going away), the process exits 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { postJson, startServerProcess } from '../helpers/server-process.js';
+
+test('SIGTERM finishes in-flight requests, closes WebSockets with going-away, exits 0', async () => {
+  const dim = 256;
+  const server = await startServerProcess({ args: ['--dimension', String(dim), '--cache-size', '0'] });
+  for (let b = 0; b < 20; b++) {
+    const records = Array.from({ length: 1000 }, (_, i) => ({ id: `s${b}-${i}`, vector: Array.from({ length: dim }, (_, j) => Math.sin(b * 1000 + i + j)) }));
+    assert.equal((await postJson(`${server.url}/v1/batch-upsert`, { records })).status, 200);
+  }
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws/query-stream`);
+  await new Promise((resolve) => ws.once('open', resolve));
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+  const inFlight = Array.from({ length: 60 }, (_, i) => postJson(`${server.url}/v1/query`, { vector: Array.from({ length: dim }, (_, j) => Math.cos(i + j)), limit: 5 }));
+  await new Promise((r) => setTimeout(r, 20));
+  server.proc.kill('SIGTERM');
+  const answers = await Promise.all(inFlight);
+  for (const a of answers) {
+    assert.equal(a.status, 200);
+    assert.equal(a.body.results.length, 5);
+  }
+  assert.equal(await closed, 1001);
+  assert.equal(await server.exited, 0);
+  assert.ok(server.logs.some((l) => l.includes('shutting down')));
+  await assert.rejects(fetch(`${server.url}/health`), 'no longer accepting connections');
+});
