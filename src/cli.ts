@@ -5,8 +5,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { METRIC_NAMES, type MetricName } from './distance/metric.js';
 import { DEFAULT_LIMITS, type Limits } from './engine/limits.js';
 import { serve } from './serve.js';
-import { registerBenchCommands } from '../bench/bench-commands.js';
-import { runKernelBenchmarks } from '../bench/kernels.js';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -102,9 +100,14 @@ bench
   .description('tinybench micro-benchmarks: simsimd vs JavaScript, shard-scan GB/s, batched vs single queries, 1 vs 2 workers')
   .option('--quick', 'smaller data and shorter runs')
   .action(async (opts: { quick?: boolean }) => {
+    // Benchmarks load their tools (tinybench, usearch, ...) only when asked for, so a production install can serve without them.
+    const { runKernelBenchmarks } = await import('../bench/kernels.js');
     await runKernelBenchmarks({ quick: opts.quick === true });
   });
-registerBenchCommands(bench);
+if (process.argv[2] === 'bench') {
+  const { registerBenchCommands } = await import('../bench/bench-commands.js');
+  registerBenchCommands(bench);
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`error: ${(err as Error).message}`);
