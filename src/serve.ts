@@ -7,6 +7,7 @@ import { VecStoreMetrics } from './metrics/metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, uwsIsNative } from './server/app.js';
 import { simsimdIsNative } from './distance/simsimd-native.js';
+import { Durability, parseFsyncPolicy } from './engine/durability.js';
 
 /** Everything `vecstore serve` can be told. */
 export interface ServeConfig {
@@ -31,6 +32,7 @@ export interface ServeConfig {
 export async function serve(config: ServeConfig, logger: Logger = createLogger()): Promise<void> {
   if (!uwsIsNative()) logger.warn({}, 'uWebSockets.js is running its slow JavaScript fallback');
   if (!simsimdIsNative) logger.warn({}, 'simsimd is running its slow JavaScript fallback');
+  const fsync = parseFsyncPolicy(config.fsync);
   let metrics: VecStoreMetrics | undefined;
   const engine = new VecStoreEngine({
     metric: config.metric,
@@ -52,6 +54,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
       { wsConnectionLimit: config.limits.maxWsConnections, cacheEnabled: engine.cacheEnabled },
     );
   }
+  let durability: Durability | undefined;
   let loaded = false;
   const server = await startServer({
     host: config.host,
@@ -61,10 +64,24 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     metricsAuth: config.metricsAuth,
     engine,
     metrics,
-    snapshots: undefined,
+    snapshots: {
+      createSnapshot: (name) => durability!.createSnapshot(name),
+      listSnapshots: () => durability!.listSnapshots(),
+      restoreSnapshot: (name) => durability!.restoreSnapshot(name),
+    },
     logger,
     isReady: () => loaded && engine.workersReady,
   });
+  // Listening first lets /health answer and /ready say 503 while a large data directory is recovered.
+  try {
+    durability = await Durability.open(engine, { dataDir: config.dataDir, fsync, checkpointWalBytes: config.checkpointWalBytes, logger });
+  } catch (err) {
+    logger.error({ dataDir: config.dataDir }, `cannot open the data directory: ${(err as Error).message}`);
+    logger.flush?.();
+    await server.stop(0);
+    await engine.close();
+    process.exit(1);
+  }
   loaded = true;
   const { apiKeys, readOnlyApiKeys, ...shown } = config;
   logger.info({ host: config.host, port: server.port, config: { ...shown, apiKeys: apiKeys.length, readOnlyApiKeys: readOnlyApiKeys.length }, cores: os.cpus().length }, 'listening');
@@ -78,6 +95,8 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await server.stop();
+    // Acknowledged writes are already durable under the fsync policy; close() fsyncs the rest and releases the lock.
+    await durability?.close();
     await engine.close();
     logger.info({}, 'stopped');
     logger.flush?.();

@@ -95,6 +95,8 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     const query = new URLSearchParams(req.getQuery() ?? '');
     try {
       if (stopping) throw new VecStoreError('unavailable', 'server: shutting down');
+      // Until recovery has loaded the data, answers would be incomplete and writes could bypass the log.
+      if (!route.open && route.path !== '/metrics' && !options.isReady()) throw new VecStoreError('unavailable', 'server: starting up (recovering data); retry when /ready answers 200');
       if (!route.open && !(route.path === '/metrics' && !options.metricsAuth)) {
         auth.check(req.getHeader('authorization'), req.getHeader('api-key'), route.writes);
       }
