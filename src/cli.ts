@@ -104,6 +104,17 @@ bench
     const { runKernelBenchmarks } = await import('../bench/kernels.js');
     await runKernelBenchmarks({ quick: opts.quick === true });
   });
+bench
+  .command('server')
+  .description('requests/s of /health against a bare uWebSockets.js hello-world, and /v1/query over HTTP and WebSocket (needs wrk)')
+  .option('--seconds <s>', 'seconds per run', integer(1), 10)
+  .option('--vectors <n>', 'vectors loaded for the query runs', integer(1), 100_000)
+  .option('--dim <d>', 'dimension', integer(1), 128)
+  .option('--connections <n>', 'concurrent connections (and WebSocket queries in flight)', integer(1), 32)
+  .action(async (opts: { seconds: number; vectors: number; dim: number; connections: number }) => {
+    const { runServerBenchmark } = await import('../bench/server-bench.js');
+    await runServerBenchmark(opts);
+  });
 if (process.argv[2] === 'bench') {
   const { registerBenchCommands } = await import('../bench/bench-commands.js');
   registerBenchCommands(bench);

@@ -43,11 +43,11 @@ export interface RecoveryReport {
   checkpointRecords: number;
   checkpointVectorBytes: number;
   checkpointVectorMs: number;
+  checkpointVectorReadMs: number;
   checkpointRecordsMs: number;
   walFiles: number;
   walRecords: number;
   walDroppedBytes: number;
-  walSkippedRecords: number;
   durationMs: number;
 }
 
@@ -85,6 +85,9 @@ export class Durability implements Journal {
   private exclusiveTail: Promise<unknown> = Promise.resolve();
   private readonly background = new Set<Promise<unknown>>();
   private autoCheckpointPending = false;
+  private repairTimer: NodeJS.Timeout | undefined;
+  /** Delay between attempts to repair a log whose fsync failed (tests shorten it). */
+  repairDelayMs = 2000;
   private storageFailing = false;
   private closed = false;
 
@@ -104,6 +107,26 @@ export class Durability implements Journal {
     this.snapshots = init.snapshots;
     this.recovery = init.recovery;
     this.checkpointWalBytes = init.options.checkpointWalBytes ?? DEFAULT_CHECKPOINT_WAL_BYTES;
+    this.wal.onBroken = (err) => {
+      this.logger.error({ err: err.message }, 'write-ahead log fsync failed; refusing writes until a checkpoint succeeds');
+      this.scheduleRepair();
+    };
+  }
+
+  /** Retries the repairing checkpoint every few seconds until the disk takes it. */
+  private scheduleRepair(): void {
+    if (this.repairTimer || this.closed) return;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = undefined;
+      this.track(
+        this.checkpoint()
+          .catch((err: Error) => this.logger.warn({ err: err.message }, 'repairing checkpoint failed; retrying'))
+          .finally(() => {
+            if (this.wal.broken) this.scheduleRepair();
+          }),
+      );
+    }, this.repairDelayMs);
+    this.repairTimer.unref();
   }
 
   /**
@@ -123,11 +146,11 @@ export class Durability implements Journal {
         checkpointRecords: 0,
         checkpointVectorBytes: 0,
         checkpointVectorMs: 0,
+        checkpointVectorReadMs: 0,
         checkpointRecordsMs: 0,
         walFiles: 0,
         walRecords: 0,
         walDroppedBytes: 0,
-        walSkippedRecords: 0,
         durationMs: 0,
       };
       if (manifest.checkpoint !== null) {
@@ -136,6 +159,7 @@ export class Durability implements Journal {
         recovery.checkpointRecords = stats.count;
         recovery.checkpointVectorBytes = stats.vectorBytes;
         recovery.checkpointVectorMs = stats.vectorMs;
+        recovery.checkpointVectorReadMs = stats.vectorReadMs;
         recovery.checkpointRecordsMs = stats.recordsMs;
       }
 
@@ -153,12 +177,15 @@ export class Durability implements Journal {
         const result = replayWalFile(file.path, (mutation: Mutation) => {
           try {
             engine.apply(mutation);
-            recovery.walRecords++;
           } catch (err) {
-            // It failed the same way when it was first applied (and was not acknowledged then); keep going.
-            recovery.walSkippedRecords++;
-            options.logger.warn({ file: file.path, type: mutation.type, err: (err as Error).message }, 'skipped a log record that does not apply');
+            // Every logged mutation applied once already; one that no longer does means the configuration changed
+            // (dimension, metric). Refuse to start rather than silently drop acknowledged data.
+            throw new VecStoreError(
+              'conflict',
+              `${file.path}: record ${recovery.walRecords + 1} (${mutation.type}) cannot be replayed: ${(err as Error).message}; was the data directory written with a different --dimension or --metric?`,
+            );
           }
+          recovery.walRecords++;
         });
         if (result.droppedBytes > 0) {
           recovery.walDroppedBytes += result.droppedBytes;
@@ -268,6 +295,8 @@ export class Durability implements Journal {
         const previous = readManifest(root);
         writeManifest(root, { format: 1, checkpoint: name, walSeq: coveredSeq });
         this.logger.info({ checkpoint: name, records: capture.records.length, bytes, duration_ms: Math.round(performance.now() - started) }, 'checkpoint written');
+        // Everything in a file whose fsync failed is now in the checkpoint, and later records go to a fresh file.
+        if (this.wal.repairedUpTo(coveredSeq)) this.logger.info({}, 'write-ahead log repaired by a checkpoint; accepting writes again');
         await this.removeReplaced(previous?.checkpoint ?? null, name, coveredSeq);
       } catch (err) {
         fs.rmSync(tmp, { recursive: true, force: true });
@@ -292,7 +321,7 @@ export class Durability implements Journal {
   }
 
   /** Every complete snapshot with its creation time (Unix seconds) and size. */
-  listSnapshots(): SnapshotInfo[] {
+  async listSnapshots(): Promise<SnapshotInfo[]> {
     return this.snapshots.list();
   }
 
@@ -301,7 +330,7 @@ export class Durability implements Journal {
    * synchronous step — so no write interleaves — the log is rotated, the manifest switched (the commit point) and memory
    * reloaded. A crash before the manifest rename leaves the old state; after it, the restored one.
    */
-  restoreSnapshot(name: string): Promise<{ vectors_restored: number }> {
+  async restoreSnapshot(name: string): Promise<{ vectors_restored: number }> {
     validateSnapshotName(name);
     const source = this.snapshots.pathOf(name);
     return this.exclusive(async () => {
@@ -377,6 +406,7 @@ export class Durability implements Journal {
     if (this.closed) return;
     await this.exclusive(async () => {});
     this.closed = true;
+    if (this.repairTimer) clearTimeout(this.repairTimer);
     while (this.background.size > 0) await Promise.all([...this.background]);
     try {
       await this.wal.close();

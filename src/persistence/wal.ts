@@ -253,6 +253,14 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+type Fdatasync = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
+let fdatasyncImpl: Fdatasync = fs.fdatasync;
+
+/** Test-only: replaces fdatasync (an I/O error on fsync cannot be provoked on a healthy disk); `undefined` restores it. */
+export function setFdatasyncForTests(impl: Fdatasync | undefined): void {
+  fdatasyncImpl = impl ?? fs.fdatasync;
+}
+
 /** One open log file with its own group-commit state (a rotated file finishes its pending fsyncs on its own). */
 class LogFile {
   readonly seq: number;
@@ -267,7 +275,11 @@ class LogFile {
   /** Set when a failed write could not be rolled back; cleared once the truncate succeeds. */
   private dirtyTail = false;
 
-  constructor(dir: string, seq: number) {
+  /** Told about a failed fsync (the log owner stops accepting writes until a checkpoint supersedes this file). */
+  private readonly onSyncError: (err: Error, seq: number) => void;
+
+  constructor(dir: string, seq: number, onSyncError: (err: Error, seq: number) => void) {
+    this.onSyncError = onSyncError;
     this.seq = seq;
     this.path = path.join(dir, walFileName(seq));
     this.fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o644);
@@ -321,11 +333,13 @@ class LogFile {
     }
     this.syncing = true;
     const target = this.size;
-    fs.fdatasync(this.fd, (err) => {
+    fdatasyncImpl(this.fd, (err) => {
       this.syncing = false;
       if (err) {
         // Linux may drop the dirty pages after a failed fsync: those writes can no longer be promised.
-        this.settle(storageError('cannot fsync the write-ahead log', err), target);
+        const error = storageError('cannot fsync the write-ahead log', err);
+        this.settle(error, target);
+        this.onSyncError(error, this.seq);
       } else {
         this.synced = Math.max(this.synced, target);
         this.settle(undefined);
@@ -386,11 +400,35 @@ export class WriteAheadLog {
   private timer: NodeJS.Timeout | undefined;
   /** Bytes appended since the log was opened or last rotated. */
   bytesSinceRotation = 0;
+  /**
+   * Set by a failed fsync. After one, the kernel may have dropped pages of the file, so a later record could follow a
+   * hole; appending more would risk replay stopping before acknowledged records. Only a checkpoint (which rewrites the
+   * whole state and makes this file obsolete) clears it.
+   */
+  broken: Error | undefined;
+  /** The newest file whose fsync failed: a checkpoint covering it repairs the log. */
+  private brokenSeq = 0;
+  /** Called once per failure streak so the owner can schedule the repairing checkpoint. */
+  onBroken: ((err: Error) => void) | undefined;
+
+  private readonly syncFailed = (err: Error, seq: number): void => {
+    const first = this.broken === undefined;
+    this.broken = err;
+    this.brokenSeq = Math.max(this.brokenSeq, seq);
+    if (first) this.onBroken?.(err);
+  };
+
+  /** After a checkpoint covering every file up to `seq` is committed: clears a failure that only touched those files. */
+  repairedUpTo(seq: number): boolean {
+    if (this.broken === undefined || this.brokenSeq > seq) return false;
+    this.broken = undefined;
+    return true;
+  }
 
   constructor(dir: string, seq: number, policy: FsyncPolicy) {
     this.dir = dir;
     this.policy = policy;
-    this.current = new LogFile(dir, seq);
+    this.current = new LogFile(dir, seq, this.syncFailed);
     if (policy.mode === 'interval') {
       this.timer = setInterval(() => this.current.kick(), policy.ms);
       this.timer.unref();
@@ -414,6 +452,9 @@ export class WriteAheadLog {
 
   /** Appends an already encoded record (tests use it to write raw frames). */
   appendFrame(frame: Buffer): Promise<void> {
+    if (this.broken) {
+      throw new VecStoreError('storage', `the write-ahead log could not be fsynced (${this.broken.message}); writes are refused until a checkpoint succeeds`);
+    }
     const file = this.current;
     const end = file.append(frame);
     this.bytesSinceRotation += frame.length;
@@ -427,7 +468,7 @@ export class WriteAheadLog {
    */
   rotate(seq: number): void {
     if (seq <= this.current.seq) throw new Error(`wal rotate: ${seq} is not after ${this.current.seq}`);
-    const next = new LogFile(this.dir, seq);
+    const next = new LogFile(this.dir, seq, this.syncFailed);
     const old = this.current;
     this.current = next;
     this.bytesSinceRotation = 0;

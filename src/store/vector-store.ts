@@ -224,7 +224,8 @@ export class VectorStore {
    */
   loadRecords(input: {
     dimension: number;
-    records: ReadonlyArray<{ id: string; metadata: Metadata | undefined; text: string | undefined; deleted: boolean }>;
+    /** Adopted as the store's own record objects (no copy): index i becomes slot i, whatever `slot` held. */
+    records: StoredRecord[];
     readRows: (target: Uint8Array, firstRow: number, rowCount: number) => void;
   }): void {
     if (this.slotsUsed !== 0 || this.records.size !== 0) throw new Error('loadRecords needs an empty store');
@@ -244,7 +245,8 @@ export class VectorStore {
     for (let slot = 0; slot < total; slot++) {
       const r = input.records[slot];
       if (this.records.has(r.id)) throw new Error(`loadRecords: duplicate id ${JSON.stringify(r.id)}`);
-      this.records.set(r.id, { id: r.id, slot, metadata: r.metadata, text: r.text, deleted: r.deleted });
+      r.slot = slot;
+      this.records.set(r.id, r);
       this.slotIds[slot] = r.id;
       if (r.deleted) this.softDeleted++;
       else {

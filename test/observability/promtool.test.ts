@@ -1,0 +1,134 @@
+// Tests for the Prometheus and Alertmanager configuration: promtool/amtool checks and the alert unit tests.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CONTRACT_METRICS, assertRuns, measurementOf, readYaml, repoPath, requireTool, rulesOf, vecstoreMetricsIn } from './support.js';
+
+const PROMETHEUS_CONFIGS = ['observability/prometheus.yml', 'observability/prometheus-ha.yml'];
+const RULE_FILES = ['observability/alerts.yml', 'observability/recording-rules.yml'];
+
+interface AlertTestFile {
+  rule_files: string[];
+  tests: { name?: string; alert_rule_test?: { alertname: string; eval_time: string; exp_alerts?: unknown[] }[] }[];
+}
+
+describe('promtool', () => {
+  it('accepts the Prometheus configurations (single and HA) with their rule files', (t) => {
+    const promtool = requireTool(t, 'promtool', 'prometheus');
+    if (!promtool) return;
+    for (const config of PROMETHEUS_CONFIGS) assertRuns(promtool, ['check', 'config', config]);
+  });
+
+  it('accepts the alerting and recording rules', (t) => {
+    const promtool = requireTool(t, 'promtool', 'prometheus');
+    if (!promtool) return;
+    assertRuns(promtool, ['check', 'rules', ...RULE_FILES]);
+  });
+
+  it('passes the alert unit tests', (t) => {
+    const promtool = requireTool(t, 'promtool', 'prometheus');
+    if (!promtool) return;
+    const r = assertRuns(promtool, ['test', 'rules', 'observability/alerts.test.yml']);
+    assert.match(r.stdout + r.stderr, /SUCCESS/);
+  });
+});
+
+describe('alert unit tests', () => {
+  const alerts = rulesOf('observability/alerts.yml').filter((r) => r.alert);
+  const testFile = readYaml<AlertTestFile>('observability/alerts.test.yml');
+  const cases = testFile.tests.flatMap((tc) => tc.alert_rule_test ?? []);
+
+  it('load the shipped rule files', () => {
+    assert.ok(testFile.rule_files.includes('alerts.yml'));
+  });
+
+  for (const alert of alerts) {
+    it(`cover ${alert.alert} firing and not firing`, () => {
+      const mine = cases.filter((c) => c.alertname === alert.alert);
+      assert.ok(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `alerts.test.yml has no case where ${alert.alert} fires`,
+      );
+      assert.ok(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `alerts.test.yml has no case where ${alert.alert} stays silent`,
+      );
+    });
+  }
+
+  it('name no alert that alerts.yml does not define', () => {
+    const names = new Set(alerts.map((a) => a.alert));
+    const unknown = cases.map((c) => c.alertname).filter((n) => !names.has(n));
+    assert.deepEqual(unknown, []);
+  });
+});
+
+describe('alerts.yml', () => {
+  const alerts = rulesOf('observability/alerts.yml').filter((r) => r.alert);
+
+  it('defines the alerts the issue asks for', () => {
+    const names = alerts.map((a) => a.alert);
+    for (const required of ['HighErrorRate', 'HighLatency', 'VecStoreDown', 'RapidVectorGrowth', 'PrometheusDown', 'WebSocketConnectionsNearLimit']) {
+      assert.ok(names.includes(required), `missing alert ${required}`);
+    }
+    assert.equal(new Set(names).size, names.length, 'alert names must be unique');
+  });
+
+  for (const alert of alerts) {
+    it(`${alert.alert}: severity, summary, description, and a measurable expression`, () => {
+      assert.match(alert.labels?.severity ?? '', /^(critical|warning|info)$/);
+      assert.ok(alert.annotations?.summary, 'summary annotation');
+      assert.ok(alert.annotations?.description, 'description annotation');
+      // The live-scrape test evaluates the measurement part; it must differ from the whole condition.
+      assert.notEqual(measurementOf(alert.expr), alert.expr.trim(), `cannot split ${alert.expr} into measurement and threshold`);
+    });
+  }
+
+  it('reads only metrics of the public contract', () => {
+    const exprs = [...rulesOf('observability/alerts.yml'), ...rulesOf('observability/recording-rules.yml')].map((r) => r.expr);
+    const unknown = exprs.flatMap(vecstoreMetricsIn).filter((m) => !CONTRACT_METRICS.includes(m));
+    assert.deepEqual([...new Set(unknown)], []);
+  });
+});
+
+describe('measurementOf', () => {
+  it('strips a top-level threshold only', () => {
+    assert.equal(measurementOf('up{job="vecstore"} == 0'), 'up{job="vecstore"}');
+    assert.equal(measurementOf('a / (b > 0) > 0.8'), 'a / (b > 0)');
+    assert.equal(measurementOf('sum(rate(x{a=~"b|c"}[5m])) >= bool 1e6'), 'sum(rate(x{a=~"b|c"}[5m]))');
+    assert.equal(measurementOf('absent(up{job="vecstore"})'), 'up{job="vecstore"}');
+    assert.equal(measurementOf('a > b'), 'a > b');
+    assert.equal(measurementOf('rate(x[5m])'), 'rate(x[5m])');
+  });
+});
+
+describe('alertmanager.yml', () => {
+  it('is accepted by amtool as shipped', (t) => {
+    const amtool = requireTool(t, 'amtool', 'prometheus-alertmanager');
+    if (!amtool) return;
+    assertRuns(amtool, ['check-config', 'observability/alertmanager.yml']);
+  });
+
+  it('is accepted by amtool with every commented receiver example enabled', (t) => {
+    const amtool = requireTool(t, 'amtool', 'prometheus-alertmanager');
+    if (!amtool) return;
+    const uncommented = readFileSync(repoPath('observability/alertmanager.yml'), 'utf8')
+      .replace(/^ {2}# (smtp_)/gm, '  $1')
+      .replace(/^ {2}# - name/gm, '  - name')
+      .replace(/^ {2}# {3}/gm, '    ');
+    const receivers = readYaml<{ receivers: { name: string }[] }>('observability/alertmanager.yml').receivers.length;
+    const dir = mkdtempSync(join(tmpdir(), 'vecstore-am-'));
+    try {
+      const file = join(dir, 'alertmanager.yml');
+      writeFileSync(file, uncommented);
+      const r = assertRuns(amtool, ['check-config', file]);
+      const found = /(\d+) receivers/.exec(r.stdout);
+      assert.ok(found && Number(found[1]) >= receivers + 3, `expected the Slack, PagerDuty and email examples to parse:\n${r.stdout}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
