@@ -1,5 +1,6 @@
 // Every front-thread metric of VecStore, and the merge of the scan workers' deltas through AggregatorRegistry.
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
 
 /** Request latency buckets, 1 ms to 10 s. */
 export const REQUEST_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -16,8 +17,7 @@ export interface GaugeSource {
 /** The front thread's registry plus the running totals of every worker's metrics. */
 export class VecStoreMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'endpoint' | 'method'>;
-  readonly requestDuration: Histogram<'endpoint' | 'method'>;
+  private readonly requests: RequestMetrics;
   readonly queries: Counter<'type'>;
   readonly queryResults: Histogram<'type'>;
   readonly upserts: Counter<'batch'>;
@@ -48,14 +48,7 @@ export class VecStoreMetrics {
     const wsLimit = new Gauge({ name: 'vecstore_websocket_connections_limit', help: 'Configured maximum of open WebSocket connections', registers });
     wsLimit.set(options.wsConnectionLimit);
     this.wsConnections = new Gauge({ name: 'vecstore_websocket_connections', help: 'Open WebSocket connections', registers });
-    this.requests = new Counter({ name: 'vecstore_requests_total', help: 'HTTP requests by route template and method', labelNames: ['endpoint', 'method'], registers });
-    this.requestDuration = new Histogram({
-      name: 'vecstore_request_duration_seconds',
-      help: 'HTTP request latency by route template and method',
-      labelNames: ['endpoint', 'method'],
-      buckets: REQUEST_DURATION_BUCKETS,
-      registers,
-    });
+    this.requests = new RequestMetrics(this.registry, REQUEST_DURATION_BUCKETS);
     this.queries = new Counter({ name: 'vecstore_queries_total', help: 'Queries by type (HTTP and WebSocket)', labelNames: ['type'], registers });
     this.queryResults = new Histogram({ name: 'vecstore_query_results', help: 'Results returned per query', labelNames: ['type'], buckets: QUERY_RESULT_BUCKETS, registers });
     this.upserts = new Counter({ name: 'vecstore_upserts_total', help: 'Upsert operations: single or batch', labelNames: ['batch'], registers });
@@ -73,6 +66,11 @@ export class VecStoreMetrics {
     }
     for (const batch of ['single', 'batch']) this.upserts.inc({ batch }, 0);
     for (const type of ['hard', 'soft']) this.deletes.inc({ type }, 0);
+  }
+
+  /** Counts one answered request and its latency. */
+  observeRequest(endpoint: string, method: string, seconds: number): void {
+    this.requests.observe(endpoint, method, seconds);
   }
 
   /** Queues a worker's delta; it is folded into the running totals at the next scrape, so tasks never wait on it. */

@@ -32,6 +32,7 @@ export interface RunningServer {
 }
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Whether the native uWebSockets.js binary is loaded (its App is a native function, not the `ws` fallback). */
 export function uwsIsNative(): boolean {
@@ -56,20 +57,20 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
 
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const started = performance.now();
-    const state: ResponseState = { aborted: false, done: false };
-    // uWS requires onAborted before any asynchronous step; after it fires the response must never be touched.
-    res.onAborted(() => { state.aborted = true; });
     const method = req.getMethod().toUpperCase();
     const url = req.getUrl();
     const match = router.match(method, url);
     const endpoint = match.kind === 'found' ? match.route.path : match.kind === 'method_not_allowed' ? match.template : UNKNOWN_ENDPOINT;
     const countedMethod = KNOWN_METHODS.has(method) ? method : 'OTHER';
-    inFlight++;
+    const state: ResponseState = { aborted: false, done: false };
 
     const answer = (status: number, body: string | Uint8Array, contentType?: string, headers?: Array<[string, string]>, close = false) => {
       writeAnswer(res, state, status, body, contentType, headers, close);
-      metrics?.requests.inc({ endpoint, method: countedMethod });
-      metrics?.requestDuration.observe({ endpoint, method: countedMethod }, (performance.now() - started) / 1000);
+      metrics?.observeRequest(endpoint, countedMethod, (performance.now() - started) / 1000);
+    };
+    const respond = (result: RouteAnswer) => {
+      if (result.text) answer(result.status ?? 200, result.text.body, result.text.contentType);
+      else answer(result.status ?? 200, typeof result.json === 'string' ? result.json : JSON.stringify(result.json));
     };
     const fail = (err: unknown, close = false) => {
       let e: VecStoreError;
@@ -83,36 +84,54 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       if (match.kind === 'method_not_allowed') headers.push(['Allow', match.allowed.join(', ')]);
       answer(e.status, JSON.stringify({ error: e.message, code: e.code }), 'application/json', headers, close);
     };
+    /** From here on the answer comes later: uWS requires onAborted first, and the response is never touched after it. */
+    const goAsync = () => {
+      res.onAborted(() => { state.aborted = true; });
+      inFlight++;
+    };
 
     if (match.kind !== 'found') {
       if (match.kind === 'not_found') fail(new VecStoreError('route_not_found', `route: no ${method} ${url}; see the API in the README`));
       else fail(new VecStoreError('method_not_allowed', `method: ${method} is not allowed on ${match.template} (allowed: ${match.allowed.join(', ')})`));
-      finished();
       return;
     }
     const { route, params } = match;
-    const contentType = req.getHeader('content-type');
-    const query = new URLSearchParams(req.getQuery() ?? '');
     try {
       if (stopping) throw new VecStoreError('unavailable', 'server: shutting down');
       // Until recovery has loaded the data, answers would be incomplete and writes could bypass the log.
       if (!route.open && route.path !== '/metrics' && !options.isReady()) throw new VecStoreError('unavailable', 'server: starting up (recovering data); retry when /ready answers 200');
-      if (!route.open && !(route.path === '/metrics' && !options.metricsAuth)) {
+      if (auth.enabled && !route.open && !(route.path === '/metrics' && !options.metricsAuth)) {
         auth.check(req.getHeader('authorization'), req.getHeader('api-key'), route.writes);
       }
     } catch (err) {
       fail(err);
-      finished();
       return;
     }
-    const body = METHODS_WITH_BODY.has(method) ? readBody(res, req, state, engine.limits.maxBodyBytes) : Promise.resolve(Buffer.alloc(0));
-    body
+    const rawQuery = req.getQuery() ?? '';
+
+    if (!METHODS_WITH_BODY.has(method)) {
+      // No body to read: answer within this callback when the handler is synchronous (health, stats, gets).
+      let result: RouteAnswer | Promise<RouteAnswer>;
+      try {
+        result = route.handler({ params, rawQuery, contentType: '', body: EMPTY_BODY });
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (!(result instanceof Promise)) {
+        respond(result);
+        return;
+      }
+      goAsync();
+      result.then(respond, fail).finally(finished);
+      return;
+    }
+
+    const contentType = req.getHeader('content-type');
+    goAsync();
+    readBody(res, req, state, engine.limits.maxBodyBytes)
       .then(
-        async (bytes) => {
-          const result: RouteAnswer = await route.handler({ params, query, contentType, body: bytes });
-          if (result.text) answer(result.status ?? 200, result.text.body, result.text.contentType);
-          else answer(result.status ?? 200, typeof result.json === 'string' ? result.json : JSON.stringify(result.json));
-        },
+        async (body) => respond(await route.handler({ params, rawQuery, contentType, body })),
         // A refused body is answered at once and the connection closed, since the rest of the body is still coming.
         (err) => fail(err, true),
       )

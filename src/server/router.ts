@@ -12,12 +12,19 @@ export const UNKNOWN_ENDPOINT = 'unknown';
 /** A table of routes split into path segments; `:name` segments match any one segment. */
 export class Router {
   private readonly entries: Array<{ route: Route; segments: string[] }>;
+  /** Routes without parameters, by `METHOD path`: the common case costs one map lookup. */
+  private readonly exact = new Map<string, RouteMatch>();
 
   constructor(routes: Route[]) {
     this.entries = routes.map((route) => ({ route, segments: route.path.split('/') }));
+    for (const route of routes) {
+      if (!route.path.includes(':')) this.exact.set(`${route.method} ${route.path}`, { kind: 'found', route, params: [] });
+    }
   }
 
   match(method: string, path: string): RouteMatch {
+    const exact = this.exact.get(`${method} ${path}`);
+    if (exact) return exact;
     const segments = (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).split('/');
     let pathMatch: { template: string; allowed: HttpMethod[] } | undefined;
     for (const { route, segments: template } of this.entries) {

@@ -12,7 +12,8 @@ export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'HEAD' | 
 /** What a handler sees: path parameters, the query string, the body (already read and size-checked). */
 export interface RouteContext {
   params: string[];
-  query: URLSearchParams;
+  /** The raw query string (without `?`); parsed only by the routes that read it. */
+  rawQuery: string;
   contentType: string;
   body: Buffer;
 }
@@ -50,7 +51,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     if (!isBinary(ctx)) return parseJsonObject(ctx.body);
     // Binary bodies carry only the vector; the other parameters come from the query string.
     const fromQuery: Record<string, unknown> = {};
-    for (const [key, value] of ctx.query) fromQuery[key] = key === 'limit' || key === 'k' || key === 'alpha' ? Number(value) : key === 'include_vectors' ? value === 'true' : value;
+    for (const [key, value] of new URLSearchParams(ctx.rawQuery)) fromQuery[key] = key === 'limit' || key === 'k' || key === 'alpha' ? Number(value) : key === 'include_vectors' ? value === 'true' : value;
     return fromQuery;
   };
   const countQuery = (type: 'vector' | 'hybrid', results: number, cached: boolean) => {
@@ -64,7 +65,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
   };
 
   const routes: Route[] = [
-    { method: 'GET', path: '/health', writes: false, open: true, handler: () => ({ json: { status: 'healthy' } }) },
+    { method: 'GET', path: '/health', writes: false, open: true, handler: () => ({ json: HEALTHY }) },
     {
       method: 'GET', path: '/ready', writes: false, open: true,
       handler: () => (deps.isReady() ? { json: { status: 'ready' } } : { status: 503, json: { status: 'not_ready' } }),
@@ -82,8 +83,9 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
       handler: async (ctx) => {
         let record;
         if (isBinary(ctx)) {
-          const metadata = ctx.query.get('metadata');
-          record = parseRecord({ id: ctx.query.get('id') ?? undefined, vector: parseBinaryVector(ctx.body), metadata: metadata ? parseJsonQueryParam(metadata, 'metadata') : undefined, text: ctx.query.get('text') ?? undefined }, '', limits);
+          const query = new URLSearchParams(ctx.rawQuery);
+          const metadata = query.get('metadata');
+          record = parseRecord({ id: query.get('id') ?? undefined, vector: parseBinaryVector(ctx.body), metadata: metadata ? parseJsonQueryParam(metadata, 'metadata') : undefined, text: query.get('text') ?? undefined }, '', limits);
         } else {
           record = parseRecord(parseJsonObject(ctx.body), '', limits);
         }
@@ -198,6 +200,9 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
   }
   return routes;
 }
+
+/** Serialised once: `/health` is probed constantly and is the cheapest answer the server gives. */
+const HEALTHY = '{"status":"healthy"}';
 
 function isBinary(ctx: RouteContext): boolean {
   return ctx.contentType.startsWith('application/octet-stream');

@@ -9,6 +9,8 @@ import { parseHybridQuery, parseVectorQuery } from './query-request.js';
 import type { Authenticator } from './auth.js';
 import { statusLine } from './http-io.js';
 
+/** The reason uWS gives its close handler when it drops a socket for a message over maxPayloadLength. */
+const TOO_BIG_REASON = 'Received too big message';
 /** Stop writing to a socket once this much is buffered for it; resume on drain. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 /** The subprotocol VecStore answers with when a browser offers it (next to an `api-key.<key>` offer). */
@@ -164,7 +166,9 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       void runQuery(ws, body, vector);
     },
     drain: (ws) => flush(ws),
-    close: (ws) => {
+    close: (ws, code, reason) => {
+      // uWS drops an oversized message's socket itself (1006, no close frame), so this is the only place to count it.
+      if (code === 1006 && Buffer.from(reason).toString() === TOO_BIG_REASON) metrics?.errors.inc({ error_type: errorType('ws_message_too_large') });
       const state = ws.getUserData();
       state.closed = true;
       state.queue = [];

@@ -1,0 +1,85 @@
+// Request count and latency for every answered HTTP request, kept in plain arrays because they sit on the hot path.
+import type { Registry } from 'prom-client';
+
+interface Series {
+  labels: { endpoint: string; method: string };
+  count: number;
+  sum: number;
+  /** Observations per bucket, not cumulative (made cumulative when scraped). */
+  perBucket: Float64Array;
+}
+
+/** One value line as prom-client's registries expect it from a metric's `get()`. */
+interface MetricValue {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * `vecstore_requests_total` and `vecstore_request_duration_seconds`, recorded with one map lookup and a few array writes
+ * per request (prom-client's own histogram hashes the label object on every observation, a large share of a `/health`
+ * request's cost), and exposed to the registry as ordinary metrics so the exposition and the worker merge are unchanged.
+ */
+export class RequestMetrics {
+  private readonly series = new Map<string, Series>();
+  private readonly bounds: number[];
+
+  constructor(registry: Registry, buckets: number[]) {
+    this.bounds = buckets;
+    const counter = {
+      name: 'vecstore_requests_total',
+      help: 'HTTP requests by route template and method',
+      type: 'counter',
+      aggregator: 'sum',
+      get: async () => ({ name: counter.name, help: counter.help, type: counter.type, aggregator: counter.aggregator, values: this.counterValues() }),
+      reset: () => this.series.clear(),
+    };
+    const histogram = {
+      name: 'vecstore_request_duration_seconds',
+      help: 'HTTP request latency by route template and method',
+      type: 'histogram',
+      aggregator: 'sum',
+      get: async () => ({ name: histogram.name, help: histogram.help, type: histogram.type, aggregator: histogram.aggregator, values: this.histogramValues() }),
+      reset: () => this.series.clear(),
+    };
+    // The registry only calls get() and reset() and reads these fields; it does not need prom-client's classes.
+    registry.registerMetric(counter as never);
+    registry.registerMetric(histogram as never);
+  }
+
+  /** Counts one request of `endpoint` (route template) and `method` that took `seconds`. */
+  observe(endpoint: string, method: string, seconds: number): void {
+    const key = `${method} ${endpoint}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { labels: { endpoint, method }, count: 0, sum: 0, perBucket: new Float64Array(this.bounds.length + 1) };
+      this.series.set(key, series);
+    }
+    series.count++;
+    series.sum += seconds;
+    let i = 0;
+    while (i < this.bounds.length && seconds > this.bounds[i]) i++;
+    series.perBucket[i]++;
+  }
+
+  private counterValues(): MetricValue[] {
+    return [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.count }));
+  }
+
+  private histogramValues(): MetricValue[] {
+    const values: MetricValue[] = [];
+    const name = 'vecstore_request_duration_seconds';
+    for (const s of this.series.values()) {
+      let cumulative = 0;
+      this.bounds.forEach((le, i) => {
+        cumulative += s.perBucket[i];
+        values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: `${name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${name}_bucket` });
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${name}_count` });
+    }
+    return values;
+  }
+}
