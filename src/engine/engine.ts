@@ -349,7 +349,13 @@ export class VecStoreEngine {
     if (source.length > this.limits.maxFilterLength) {
       throw new VecStoreError('filter_too_long', `filter: ${source.length} characters is over the limit of ${this.limits.maxFilterLength}`);
     }
-    return compileFilter(source, { maxLength: this.limits.maxFilterLength, maxDepth: this.limits.maxFilterDepth });
+    try {
+      return compileFilter(source, { maxLength: this.limits.maxFilterLength, maxDepth: this.limits.maxFilterDepth });
+    } catch (err) {
+      // The parser reports nesting past the limit as a parse error; the API gives that limit its own code.
+      if (err instanceof VecStoreError && /nested deeper than the limit/.test(err.message)) throw new VecStoreError('filter_too_deep', err.message);
+      throw err;
+    }
   }
 
   private prepareQueryVector(vector: Float32Array): Float32Array {

@@ -1,12 +1,11 @@
-// Tests for docs/observability.md: the sections the README needs, every metric and alert documented, example queries present.
+// Tests for README observability section: the sections the README needs, every metric and alert documented, example queries present.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { CONTRACT_METRICS, markdownPromqlQueries, repoPath, rulesOf } from './support.js';
+import { CONTRACT_METRICS, markdownPromqlQueries, observabilitySection, rulesOf } from './support.js';
 
-describe('docs/observability.md', () => {
-  const doc = readFileSync(repoPath('docs/observability.md'), 'utf8');
+describe('README observability section', () => {
+  const doc = observabilitySection();
   const headings = [...doc.matchAll(/^#{2,4} (.+)$/gm)].map((m) => m[1].toLowerCase());
 
   it('has the sections of the README observability section', () => {

@@ -25,6 +25,7 @@ import {
   substituteGrafanaVariables,
   waitUntilUp,
 } from './support.js';
+import { observabilitySection } from './support.js';
 
 const DIMENSION = 8;
 const ROUNDS = 6;
@@ -61,8 +62,8 @@ function shippedExpressions(): { source: string; expr: string }[] {
     out.push({ source: `recording-rules.yml ${rule.record} (expr)`, expr: rule.expr });
     out.push({ source: `recording-rules.yml ${rule.record} (recorded series)`, expr: rule.record! });
   }
-  markdownPromqlQueries(readFileSync(repoPath('docs/observability.md'), 'utf8')).forEach((expr, i) => {
-    out.push({ source: `docs/observability.md example ${i + 1}`, expr });
+  markdownPromqlQueries(observabilitySection()).forEach((expr, i) => {
+    out.push({ source: `README observability section example ${i + 1}`, expr });
   });
   return out;
 }

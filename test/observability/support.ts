@@ -336,3 +336,12 @@ export function requireServer(t: TestContext): boolean {
   return false;
 }
 
+
+/** The README's `## Observability` section, up to the next `## ` heading: the documentation these tests hold to account. */
+export function observabilitySection(): string {
+  const readme = readFileSync(repoPath('README.md'), 'utf8');
+  const start = readme.indexOf('\n## Observability');
+  if (start < 0) throw new Error('README.md has no "## Observability" section');
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
