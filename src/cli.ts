@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `vecstore` command: `serve` runs the server, `bench` runs the benchmarks.
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { METRIC_NAMES, type MetricName } from './distance/metric.js';
 import { DEFAULT_LIMITS, type Limits } from './engine/limits.js';
@@ -114,6 +116,44 @@ bench
   .action(async (opts: { seconds: number; vectors: number; dim: number; connections: number }) => {
     const { runServerBenchmark } = await import('../bench/server-bench.js');
     await runServerBenchmark(opts);
+  });
+bench
+  .command('durability')
+  .description('ingest vectors/s under each --fsync policy (8 writers, batches of 1,000) and restart time at 1M × 128')
+  .option('--vectors <n>', 'vectors ingested per policy', integer(1), 200_000)
+  .option('--writers <n>', 'concurrent writers', integer(1), 8)
+  .option('--restart-count <n>', 'vectors in the restart measurement', integer(1), 1_000_000)
+  .action((opts: { vectors: number; writers: number; restartCount: number }) => {
+    // The benchmark times a restart in a fresh child process, so it runs as its own script.
+    const script = fileURLToPath(new URL('../bench/durability-bench.js', import.meta.url));
+    const args = [script, '--vectors', String(opts.vectors), '--writers', String(opts.writers), '--restart-count', String(opts.restartCount)];
+    process.exitCode = spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
+  });
+bench
+  .command('metrics')
+  .description('the cost of metrics collection (CPU, latency, memory, scrape size) against --no-metrics, and scrape time with 8 workers')
+  .option('--seconds <s>', 'seconds per load run', integer(1), 10)
+  .action(async (opts: { seconds: number }) => {
+    const { runMetricsBenchmark } = await import('../bench/metrics-bench.js');
+    await runMetricsBenchmark(opts);
+  });
+bench
+  .command('hybrid')
+  .description('hybrid (BM25 + vector) QPS against vector-only QPS, and cache-hit against cache-miss latency')
+  .option('--documents <n>', 'documents (Zipf-vocabulary text + 128-d vectors)', integer(1), 100_000)
+  .option('--seconds <s>', 'seconds per run', integer(1), 10)
+  .action(async (opts: { documents: number; seconds: number }) => {
+    const { runHybridBenchmark } = await import('../bench/hybrid-bench.js');
+    await runHybridBenchmark(opts);
+  });
+bench
+  .command('soak')
+  .description('bounded mixed load (upserts, queries, deletes, WebSocket streams, a scrape a second): errors, p99 drift, RSS growth')
+  .option('--seconds <s>', 'duration', integer(10), 180)
+  .option('--url <url>', 'soak an already running server instead of starting one')
+  .action(async (opts: { seconds: number; url?: string }) => {
+    const { runSoak } = await import('../bench/soak.js');
+    await runSoak(opts);
   });
 if (process.argv[2] === 'bench') {
   const { registerBenchCommands } = await import('../bench/bench-commands.js');

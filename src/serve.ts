@@ -41,7 +41,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     limits: config.limits,
     cacheSize: config.cacheSize,
     bm25: config.bm25,
-    onWorkerMetrics: (delta) => metrics?.addWorkerDelta(delta),
+    onWorkerMetrics: config.metrics ? (delta) => metrics?.addWorkerDelta(delta) : undefined,
     workerEnv: process.env.VECSTORE_TEST_FAULTS === '1' ? { VECSTORE_TEST_FAULTS: '1' } : undefined,
   });
   if (config.metrics) {

@@ -2,7 +2,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { simsimd } from '../src/distance/simsimd-native.js';
 import { livenessView, vectorView, type SegmentDescriptor } from '../src/store/segment-layout.js';
-import { SEGMENT_CHANNEL, type ScanResult, type ScanTask, type SegmentBroadcast, type WorkerHello } from '../src/search/messages.js';
+import { METRICS_CHANNEL, SEGMENT_CHANNEL, type ScanResult, type ScanTask, type SegmentBroadcast, type WorkerHello, type WorkerMetricsReport } from '../src/search/messages.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
 interface MappedSegment {
@@ -15,8 +15,20 @@ interface MappedSegment {
 
 const segments = new Map<number, MappedSegment>();
 const waiting = new Map<number, Array<() => void>>();
-const metrics = new WorkerMetrics();
 const faultsEnabled = process.env.VECSTORE_TEST_FAULTS === '1';
+const metrics = process.env.VECSTORE_WORKER_METRICS === '0' ? undefined : new WorkerMetrics();
+/** How often a worker reports what it counted; a report per task would cost more than the metric updates. */
+const METRICS_REPORT_MS = 200;
+let metricsDirty = false;
+if (metrics) {
+  const metricsChannel = new BroadcastChannel(METRICS_CHANNEL);
+  (metricsChannel as unknown as { unref(): void }).unref();
+  setInterval(() => {
+    if (!metricsDirty) return;
+    metricsDirty = false;
+    void metrics.takeDelta().then((delta) => metricsChannel.postMessage({ type: 'metrics', delta } satisfies WorkerMetricsReport));
+  }, METRICS_REPORT_MS).unref();
+}
 
 const channel = new BroadcastChannel(SEGMENT_CHANNEL);
 channel.onmessage = (event: unknown) => {
@@ -107,10 +119,13 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
   }
   for (let q = 0; q < queryCount; q++) heapSortAscending(heapDistances, heapSlots, q * k, heapSizes[q]);
 
-  metrics.tasks.inc();
-  metrics.vectorsScanned.inc(rowsScanned);
-  metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-  return { slots: heapSlots, distances: heapDistances, candidates, rowsScanned, metrics: await metrics.takeDelta() };
+  if (metrics) {
+    metrics.tasks.inc();
+    metrics.vectorsScanned.inc(rowsScanned);
+    metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    metricsDirty = true;
+  }
+  return { slots: heapSlots, distances: heapDistances, candidates, rowsScanned };
 }
 
 // A max-heap by (distance, slot) stored in parallel typed arrays at offset `base`, so the worst kept row is at the top.

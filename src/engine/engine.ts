@@ -21,7 +21,7 @@ export interface EngineOptions {
   /** Query cache entries (0 turns the cache off). */
   cacheSize?: number;
   bm25?: { k1?: number; b?: number };
-  /** Receives scan workers' metric deltas. */
+  /** Receives scan workers' metric deltas (none are collected without it). */
   onWorkerMetrics?: (delta: WorkerMetricsDelta) => void;
   /** Extra worker environment (the test-only fault switch). */
   workerEnv?: Record<string, string>;
@@ -87,7 +87,7 @@ export class VecStoreEngine {
     this.pool = new ScanPool({
       threads: options.threads,
       segments: () => this.store.segmentDescriptors(),
-      onWorkerMetrics: options.onWorkerMetrics ?? (() => {}),
+      onWorkerMetrics: options.onWorkerMetrics,
       env: options.workerEnv,
     });
     this.batcher = new QueryBatcher(this.pool, {
@@ -292,9 +292,10 @@ export class VecStoreEngine {
     const textSide = this.textIndex.search(q.textQuery, candidateK, accept);
 
     const rank = rankDistanceFn(this.metric);
+    const textScore = this.textIndex.scorer(q.textQuery);
     const candidates = new Map<string, { id: string; vectorScore: number | undefined; textScore: number }>();
     for (const { record, distance } of vectorSide.hits) {
-      candidates.set(record.id, { id: record.id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: this.textIndex.score(record.id, q.textQuery) });
+      candidates.set(record.id, { id: record.id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: textScore(record.id) });
     }
     for (const { id, score } of textSide) {
       const known = candidates.get(id);

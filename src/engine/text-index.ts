@@ -278,22 +278,33 @@ export class TextIndex {
    * @returns 0 when the document is not indexed or contains none of the query's terms.
    */
   score(id: string, query: string): number {
-    const docNo = this.docNos.get(id);
-    if (docNo === undefined) return 0;
+    return this.scorer(query)(id);
+  }
+
+  /**
+   * A function giving each document's BM25 score for one query, tokenising the query once: hybrid search scores
+   * every vector-side candidate this way.
+   */
+  scorer(query: string): (id: string) => number {
+    const terms = this.queryTerms(query);
     const avgdl = this.averageLength;
-    const dl = this.lengths[docNo]!;
-    const entry = this.docTerms[docNo]!;
-    let score = 0;
-    for (const term of this.queryTerms(query)) {
-      // A linear scan: documents hold tens of distinct terms, and this runs for a few hundred candidates.
-      for (let i = 0; i < entry.length; i += 2) {
-        if (entry[i] === term.termId) {
-          score += this.termScore(term, entry[i + 1]!, dl, avgdl);
-          break;
+    return (id) => {
+      const docNo = this.docNos.get(id);
+      if (docNo === undefined) return 0;
+      const dl = this.lengths[docNo]!;
+      const entry = this.docTerms[docNo]!;
+      let score = 0;
+      for (const term of terms) {
+        // A linear scan: documents hold tens of distinct terms, and this runs for a few hundred candidates.
+        for (let i = 0; i < entry.length; i += 2) {
+          if (entry[i] === term.termId) {
+            score += this.termScore(term, entry[i + 1]!, dl, avgdl);
+            break;
+          }
         }
       }
-    }
-    return score;
+      return score;
+    };
   }
 
   /** The query's distinct indexed terms in first-occurrence order, with idf and repeat count. */

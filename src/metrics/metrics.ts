@@ -73,19 +73,24 @@ export class VecStoreMetrics {
     this.requests.observe(endpoint, method, seconds);
   }
 
-  /** Queues a worker's delta; it is folded into the running totals at the next scrape, so tasks never wait on it. */
+  /** Queues a worker's delta (a few per second per worker); folded into the totals at the next scrape or fold. */
   addWorkerDelta(delta: unknown[]): void {
     this.pendingDeltas.push(delta as object[]);
+    // Bounded even when nothing scrapes: past a few dozen queued deltas, fold them in.
+    if (this.pendingDeltas.length >= 64) void this.foldWorkerDeltas();
+  }
+
+  private async foldWorkerDeltas(): Promise<void> {
+    if (this.pendingDeltas.length === 0) return;
+    const deltas = this.pendingDeltas;
+    this.pendingDeltas = [];
+    // Totals live here, not in the workers: a worker that dies or is replaced takes nothing away from the counters.
+    this.workerTotals = (await AggregatorRegistry.aggregate([this.workerTotals, ...deltas]).getMetricsAsJSON()) as object[];
   }
 
   /** The Prometheus text exposition: this thread's metrics merged with every worker's totals. */
   async exposition(): Promise<{ body: string; contentType: string }> {
-    if (this.pendingDeltas.length > 0) {
-      const deltas = this.pendingDeltas;
-      this.pendingDeltas = [];
-      // Totals live here, not in the workers: a worker that dies or is replaced takes nothing away from the counters.
-      this.workerTotals = (await AggregatorRegistry.aggregate([this.workerTotals, ...deltas]).getMetricsAsJSON()) as object[];
-    }
+    await this.foldWorkerDeltas();
     const own = (await this.registry.getMetricsAsJSON()) as object[];
     const merged = this.workerTotals.length > 0 ? AggregatorRegistry.aggregate([own, this.workerTotals]) : this.registry;
     return { body: await merged.metrics(), contentType: this.registry.contentType };

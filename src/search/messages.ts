@@ -10,6 +10,15 @@ export type SegmentBroadcast =
   | { type: 'segments'; segments: SegmentDescriptor[] }
   | { type: 'drop'; ids: number[] };
 
+/** Name of the BroadcastChannel on which workers report their metric deltas to the front thread. */
+export const METRICS_CHANNEL = 'vecstore:worker-metrics';
+
+/** A worker's metric delta: what it counted since its previous report (prom-client JSON after a reset). */
+export interface WorkerMetricsReport {
+  type: 'metrics';
+  delta: WorkerMetricsDelta;
+}
+
 /** Broadcast by a worker when it starts, asking the front thread to announce every current segment again. */
 export interface WorkerHello {
   type: 'hello';
@@ -56,5 +65,4 @@ export interface ScanResult {
   /** Per query: rows that passed liveness and the filter (candidates considered). */
   candidates: Int32Array;
   rowsScanned: number;
-  metrics: WorkerMetricsDelta;
 }

@@ -3,12 +3,14 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
 import {
+  METRICS_CHANNEL,
   SEGMENT_CHANNEL,
   type ScanResult,
   type ScanTask,
   type SegmentBroadcast,
   type WorkerHello,
   type WorkerMetricsDelta,
+  type WorkerMetricsReport,
 } from './messages.js';
 
 const WORKER_FILE = new URL('../../workers/scan-worker.js', import.meta.url);
@@ -17,8 +19,8 @@ export interface ScanPoolOptions {
   threads: number;
   /** Current segments, re-announced whenever a (new or replacement) worker says hello. */
   segments: () => SegmentDescriptor[];
-  /** Receives each task's worker metric delta. */
-  onWorkerMetrics: (delta: WorkerMetricsDelta) => void;
+  /** Receives the workers' metric deltas; undefined turns worker metrics off. */
+  onWorkerMetrics?: (delta: WorkerMetricsDelta) => void;
   /** Extra environment for the workers (test fault switch). */
   env?: Record<string, string>;
 }
@@ -27,6 +29,7 @@ export interface ScanPoolOptions {
 export class ScanPool {
   private readonly pool: Piscina<ScanTask, ScanResult>;
   private readonly channel = new BroadcastChannel(SEGMENT_CHANNEL);
+  private readonly metricsChannel = new BroadcastChannel(METRICS_CHANNEL);
   private readonly options: ScanPoolOptions;
   private running = 0;
 
@@ -41,13 +44,18 @@ export class ScanPool {
       idleTimeout: Number.MAX_SAFE_INTEGER,
       // 'async' lets an idle worker's event loop run, so segment broadcasts are mapped before the next task needs them.
       atomics: 'async',
-      env: { ...process.env, ...(options.env ?? {}) } as Record<string, string>,
+      env: { ...process.env, ...(options.env ?? {}), VECSTORE_WORKER_METRICS: options.onWorkerMetrics ? '1' : '0' } as Record<string, string>,
     });
     this.channel.onmessage = (event: unknown) => {
       const message = (event as { data: SegmentBroadcast | WorkerHello }).data;
       if (message.type === 'hello') this.announce(this.options.segments());
     };
     (this.channel as unknown as { unref(): void }).unref();
+    this.metricsChannel.onmessage = (event: unknown) => {
+      const message = (event as { data: WorkerMetricsReport }).data;
+      if (message.type === 'metrics') this.options.onWorkerMetrics?.(message.delta);
+    };
+    (this.metricsChannel as unknown as { unref(): void }).unref();
   }
 
   /** Sends new segments to every worker, once; workers map them and keep the views. */
@@ -64,9 +72,7 @@ export class ScanPool {
   async run(task: ScanTask): Promise<ScanResult> {
     this.running++;
     try {
-      const result = await this.pool.run(task);
-      this.options.onWorkerMetrics(result.metrics);
-      return result;
+      return await this.pool.run(task);
     } finally {
       this.running--;
     }
@@ -93,6 +99,7 @@ export class ScanPool {
 
   async close(): Promise<void> {
     this.channel.close();
+    this.metricsChannel.close();
     await this.pool.destroy();
   }
 }

@@ -33,6 +33,17 @@ function value(text: string, series: string): number | undefined {
   return undefined;
 }
 
+/** Scrapes until `series` reaches `expected` (workers report every 200 ms), returning the last exposition. */
+async function scrapeUntil(series: string, expected: number): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 40; i++) {
+    text = await scrape();
+    if (value(text, series) === expected) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return text;
+}
+
 function sumOf(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum += Number(line.split(' ').pop());
@@ -93,13 +104,14 @@ test('every metric equals the scripted workload exactly', async () => {
 });
 
 test('worker metrics sum over all workers and never go backward when a worker dies and is replaced', async () => {
+  await new Promise((r) => setTimeout(r, 500)); // let the workers report what the first test did
   const before = await scrape();
   const tasksBefore = value(before, 'vecstore_worker_tasks_total')!;
   const scannedBefore = value(before, 'vecstore_worker_vectors_scanned_total')!;
   assert.ok(tasksBefore > 0);
   // Every query scans all 9 stored slots once (two shards below the minimum shard size make one task).
   assert.equal((await postJson(`${server.url}/v1/query`, { vector: [9, 9, 9, 9], limit: 1 })).status, 200);
-  const one = await scrape();
+  const one = await scrapeUntil('vecstore_worker_tasks_total', tasksBefore + 1);
   assert.equal(value(one, 'vecstore_worker_tasks_total'), tasksBefore + 1);
   assert.equal(value(one, 'vecstore_worker_vectors_scanned_total'), scannedBefore + 7, 'live rows read once');
   assert.equal(value(one, 'vecstore_worker_scan_duration_seconds_count'), tasksBefore + 1);
@@ -115,6 +127,7 @@ test('worker metrics sum over all workers and never go backward when a worker di
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(recovered!.status, 200, 'the pool replaced the worker');
+  await new Promise((r) => setTimeout(r, 500));
   const afterDeath = await scrape();
   assert.ok(value(afterDeath, 'vecstore_worker_tasks_total')! >= tasksBefore + 2, 'counters did not go backward');
   assert.ok(value(afterDeath, 'vecstore_worker_vectors_scanned_total')! >= scannedBefore + 14);
