@@ -22,6 +22,8 @@ export const ERROR_CATALOGUE = {
   text_too_large: 413,
   filter_too_long: 400,
   filter_too_deep: 400,
+  /** Never sent as HTTP: uWS drops the socket; the code only labels the error counter. */
+  ws_message_too_large: 413,
   too_many_in_flight: 429,
   too_many_connections: 429,
   internal: 500,

@@ -255,8 +255,9 @@ export class VecStoreEngine {
   async query(q: VectorQuery): Promise<QueryAnswer & { cached: boolean }> {
     const started = performance.now();
     const query = this.prepareQueryVector(q.vector);
-    const key = QueryCache.key(this.store.generation, query, ['vector', q.k, q.filter ?? null, q.includeVectors === true]);
-    const hit = this.cache.get(key);
+    const generation = this.store.generation;
+    const key = QueryCache.key(query, ['vector', q.k, q.filter ?? null, q.includeVectors === true]);
+    const hit = this.cache.get(generation, key);
     if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: performance.now() - started }, cached: true };
 
     const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
@@ -266,7 +267,7 @@ export class VecStoreEngine {
       results,
       stats: { total_candidates: this.store.counts.active, filtered_count: outcome.candidates, duration_ms: performance.now() - started },
     };
-    this.cache.set(key, answer);
+    this.cache.set(generation, key, answer);
     return { ...answer, cached: false };
   }
 
@@ -277,8 +278,9 @@ export class VecStoreEngine {
   async hybridQuery(q: HybridQuery): Promise<QueryAnswer & { cached: boolean }> {
     const started = performance.now();
     const query = this.prepareQueryVector(q.vector);
-    const key = QueryCache.key(this.store.generation, query, ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true]);
-    const hit = this.cache.get(key);
+    const generation = this.store.generation;
+    const key = QueryCache.key(query, ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true]);
+    const hit = this.cache.get(generation, key);
     if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: performance.now() - started }, cached: true };
 
     const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
@@ -315,7 +317,7 @@ export class VecStoreEngine {
       results,
       stats: { total_candidates: this.store.counts.active, filtered_count: vectorSide.candidates, duration_ms: performance.now() - started },
     };
-    this.cache.set(key, answer);
+    this.cache.set(generation, key, answer);
     return { ...answer, cached: false };
   }
 

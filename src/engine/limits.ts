@@ -22,7 +22,10 @@ export interface Limits {
   maxFilterLength: number;
   /** Deepest nesting of a filter's parentheses and NOTs (400 filter_too_deep). */
   maxFilterDepth: number;
-  /** Largest WebSocket message, in bytes (the socket is closed with 1009). */
+  /**
+   * Largest WebSocket message, in bytes. uWS drops the socket without a close frame (the client sees 1006) and the drop
+   * is counted as ws_message_too_large.
+   */
   maxWsMessageBytes: number;
   /** Queries in flight on one WebSocket (429 too_many_in_flight). */
   maxWsInFlight: number;

@@ -1,9 +1,11 @@
-// An LRU of query answers keyed by everything that shapes the answer plus the store generation, so writes invalidate it.
+// An LRU of query answers for one store generation: any write starts a new generation and empties the cache.
 import { LRUCache } from 'lru-cache';
 
 /** Caches answers of one shape; `size` 0 turns it off. */
 export class QueryCache<T extends object> {
   private readonly lru: LRUCache<string, T> | undefined;
+  /** The store generation the cached answers belong to. */
+  private generation = -1;
 
   constructor(size: number) {
     this.lru = size > 0 ? new LRUCache<string, T>({ max: size }) : undefined;
@@ -13,24 +15,36 @@ export class QueryCache<T extends object> {
     return this.lru !== undefined;
   }
 
-  /**
-   * The key: the query vector's bytes plus every other parameter and the store generation. An answer computed while a
-   * write landed is stored under the old generation and can never be served afterwards.
-   */
-  static key(generation: number, vector: Float32Array, parts: unknown[]): string {
+  /** The key: the query vector's bytes plus every other parameter that shapes the answer. */
+  static key(vector: Float32Array, parts: unknown[]): string {
     const bytes = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
-    return `${generation}|${JSON.stringify(parts)}|${bytes}`;
+    return `${JSON.stringify(parts)}|${bytes}`;
   }
 
-  get(key: string): T | undefined {
-    return this.lru?.get(key);
+  /** The answer cached for `key` at `generation`, if any. */
+  get(generation: number, key: string): T | undefined {
+    if (!this.lru || !this.sync(generation)) return undefined;
+    return this.lru.get(key);
   }
 
-  set(key: string, value: T): void {
-    this.lru?.set(key, value);
+  /**
+   * Caches an answer computed at `generation`. An answer computed while a write landed (an older generation) is
+   * dropped, so no stale answer is ever served.
+   */
+  set(generation: number, key: string, value: T): void {
+    if (this.lru && this.sync(generation)) this.lru.set(key, value);
   }
 
-  clear(): void {
-    this.lru?.clear();
+  /**
+   * Moves to a newer generation by emptying the cache (under steady writes every entry would be dead anyway, and
+   * dead entries would only hold memory); false for an older generation.
+   */
+  private sync(generation: number): boolean {
+    if (generation < this.generation) return false;
+    if (generation > this.generation) {
+      this.lru!.clear();
+      this.generation = generation;
+    }
+    return true;
   }
 }

@@ -44,32 +44,56 @@ export function writeAnswer(
 }
 
 /**
- * Reads the whole body, refusing it with payload_too_large as soon as Content-Length or the bytes streamed so far pass
- * `maxBytes`. The caller must have registered `onAborted` (uWS requires it before any asynchronous step).
+ * After refusing a body, read and discard up to this much more before answering: closing a socket with unread bytes
+ * makes the kernel send a reset, which destroys the 413 answer before a client that is still sending can read it.
+ */
+const DRAIN_BYTES = 1024 * 1024;
+
+/**
+ * Reads the whole body, refusing it with payload_too_large once Content-Length or the bytes streamed so far pass
+ * `maxBytes`. A streamed body that passes the limit is drained (up to {@link DRAIN_BYTES} more) before the refusal
+ * settles, so the answer reaches the client. The caller must have registered `onAborted` (uWS requires it before any
+ * asynchronous step).
  */
 export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseState, maxBytes: number): Promise<Buffer> {
   const declared = req.getHeader('content-length');
+  let refusal: VecStoreError | undefined;
   if (declared !== '') {
     const length = Number(declared);
     if (Number.isFinite(length) && length > maxBytes) {
-      return Promise.reject(new VecStoreError('payload_too_large', `body: ${length} bytes is over the limit of ${maxBytes}`));
+      refusal = new VecStoreError('payload_too_large', `body: ${length} bytes is over the limit of ${maxBytes}`);
     }
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
-    let refused = false;
+    let settled = false;
+    // A declared oversize is answered at once (a client waiting on `Expect: 100-continue` sends nothing more); the
+    // handler below still discards whatever body does arrive.
+    if (refusal !== undefined) {
+      settled = true;
+      reject(refusal);
+    }
     res.onData((chunk, isLast) => {
-      if (refused || state.aborted) return;
+      if (settled || state.aborted) return;
       received += chunk.byteLength;
-      if (received > maxBytes) {
-        refused = true;
-        reject(new VecStoreError('payload_too_large', `body: more than the limit of ${maxBytes} bytes`));
+      if (refusal === undefined && received > maxBytes) {
+        refusal = new VecStoreError('payload_too_large', `body: more than the limit of ${maxBytes} bytes`);
+        chunks.length = 0;
+      }
+      if (refusal !== undefined) {
+        if (isLast || received > maxBytes + DRAIN_BYTES) {
+          settled = true;
+          reject(refusal);
+        }
         return;
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.
       chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
-      if (isLast) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+      if (isLast) {
+        settled = true;
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+      }
     });
   });
 }
