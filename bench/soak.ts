@@ -55,7 +55,8 @@ export async function runSoak(options: SoakOptions): Promise<void> {
     const warmupMs = Math.min(60_000, (seconds * 1000) / 3);
     const minutes: MinuteStats[] = [];
     const minuteOf = (t: number): MinuteStats => {
-      const m = Math.floor((t - started) / 60_000);
+      // A request that started in the last instant of the run belongs to the last minute, not to a minute of its own.
+      const m = Math.min(Math.floor((t - started) / 60_000), Math.max(0, Math.ceil(seconds / 60) - 1));
       while (minutes.length <= m) minutes.push({ latencies: Object.fromEntries(OPS.map((op) => [op, []])) as unknown as Record<Op, number[]>, errors: 0, requests: 0 });
       return minutes[m];
     };

@@ -286,12 +286,14 @@ export class VecStoreEngine {
     const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
     // Wider than k on each side so that fusion can promote a document that neither side ranks in its own top k.
     const candidateK = Math.min(this.limits.maxK, Math.max(q.k * 4, 50));
-    const vectorSide = await this.search(query, candidateK, filter);
+    const scanning = this.search(query, candidateK, filter);
     const accept = (id: string): boolean => {
       const record = this.store.getRecord(id);
       return record !== undefined && !record.deleted && (filter === undefined || filter(record.metadata));
     };
+    // The keyword side runs here on the front thread while the workers scan for the vector side.
     const textSide = this.textIndex.search(q.textQuery, candidateK, accept);
+    const vectorSide = await scanning;
 
     const rank = rankDistanceFn(this.metric);
     const textScore = this.textIndex.scorer(q.textQuery);
