@@ -1,19 +1,24 @@
 // Piscina entry point: scans shard ranges of the shared segments for a batch of queries and returns local top-k lists.
 import { BroadcastChannel } from 'node:worker_threads';
 import { simsimd } from '../src/distance/simsimd-native.js';
-import { livenessView, vectorView, type SegmentDescriptor } from '../src/store/segment-layout.js';
+import { headerView, livenessView, sketchView, vectorView, type SegmentDescriptor } from '../src/store/segment-layout.js';
 import { METRICS_CHANNEL, SEGMENT_CHANNEL, type ScanResult, type ScanTask, type SegmentBroadcast, type WorkerHello, type WorkerMetricsReport } from '../src/search/messages.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
 interface MappedSegment {
   data: Float32Array;
   liveness: Int32Array;
+  header: Int32Array;
+  sketches: Float32Array;
   dim: number;
   /** Per-row views, made on first use and kept: making them per task would cost more than the scan. */
   rows: Array<Float32Array | undefined>;
 }
 
 const segments = new Map<number, MappedSegment>();
+/** Bound checks after which a query that the bound rarely prunes stops paying for it (unstructured data). */
+const BOUND_TRIAL_CHECKS = 2048;
+
 const waiting = new Map<number, Array<() => void>>();
 const faultsEnabled = process.env.VECSTORE_TEST_FAULTS === '1';
 const metrics = process.env.VECSTORE_WORKER_METRICS === '0' ? undefined : new WorkerMetrics();
@@ -42,7 +47,7 @@ channel.postMessage({ type: 'hello' } satisfies WorkerHello);
 
 function mapSegment(seg: SegmentDescriptor): void {
   if (segments.has(seg.id)) return;
-  segments.set(seg.id, { data: vectorView(seg), liveness: livenessView(seg), dim: seg.dim, rows: new Array(seg.rows) });
+  segments.set(seg.id, { data: vectorView(seg), liveness: livenessView(seg), header: headerView(seg), sketches: sketchView(seg), dim: seg.dim, rows: new Array(seg.rows) });
   const resolvers = waiting.get(seg.id);
   if (resolvers) {
     waiting.delete(seg.id);
@@ -82,14 +87,22 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
   const heapDistances = new Float64Array(queryCount * k);
   const heapSizes = new Int32Array(queryCount);
   const candidates = new Int32Array(queryCount);
+  const pruned = new Int32Array(queryCount);
   const negate = task.metric !== 'euclidean';
+  const { basisId, querySketches: qs, sketchWidth: width } = task;
+  const m = width - 2;
   const kernel = negate ? simsimd.dot : simsimd.sqeuclidean;
   let rowsScanned = 0;
+  // Per query: whether the bound is still worth computing, and how it has done so far.
+  const useBound = new Uint8Array(queryCount).fill(1);
+  const boundChecks = new Int32Array(queryCount);
 
   for (let i = 0; i < task.ranges.length; i++) {
     const range = task.ranges[i];
     const seg = mapped[i];
-    const { liveness, data, rows } = seg;
+    const { liveness, data, rows, sketches } = seg;
+    // Sketches are usable only if this segment's were made with the basis the query sketches use.
+    const sketched = basisId !== 0 && Atomics.load(seg.header, 0) === basisId;
     let word = 0;
     for (let r = range.start; r < range.end; r++) {
       if ((r & 31) === 0 || r === range.start) word = Atomics.load(liveness, r >>> 5);
@@ -102,11 +115,27 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
         const filter = queryFilter[q];
         if (filter !== undefined && (filter[slot >>> 5] & (1 << (slot & 31))) === 0) continue;
         candidates[q]++;
-        let d = kernel(queries[q], row);
-        if (negate) d = -d;
         const qk = task.queryK[q];
         const base = q * k;
         const size = heapSizes[q];
+        if (sketched && size === qk && useBound[q] === 1) {
+          // Upper bound on q·r from the sketches, turned into a lower bound on the rank distance. The margin covers
+          // float32 rounding in the sketches and in simsimd, so no row that could enter the top k is ever skipped.
+          const so = r * width;
+          const qo = q * width;
+          let bound = qs[qo + m] * sketches[so + m];
+          for (let j = 0; j < m; j++) bound += qs[qo + j] * sketches[so + j];
+          const squares = qs[qo + m + 1] + sketches[so + m + 1];
+          const lower = negate ? -bound : squares - 2 * bound;
+          if (lower > heapDistances[base] + 1e-4 * squares) {
+            pruned[q]++;
+            continue;
+          }
+          // On data without low-dimensional structure the bound almost never prunes: stop paying for it.
+          if (++boundChecks[q] === BOUND_TRIAL_CHECKS && pruned[q] < BOUND_TRIAL_CHECKS / 4) useBound[q] = 0;
+        }
+        let d = kernel(queries[q], row);
+        if (negate) d = -d;
         if (size < qk) {
           heapPush(heapDistances, heapSlots, base, size, d, slot);
           heapSizes[q] = size + 1;
@@ -125,7 +154,7 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
     metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     metricsDirty = true;
   }
-  return { slots: heapSlots, distances: heapDistances, candidates, rowsScanned };
+  return { slots: heapSlots, distances: heapDistances, candidates, pruned, rowsScanned };
 }
 
 // A max-heap by (distance, slot) stored in parallel typed arrays at offset `base`, so the worst kept row is at the top.

@@ -42,7 +42,11 @@ export interface QueryHit {
 /** A query's answer with the stats the API reports. */
 export interface QueryAnswer {
   results: QueryHit[];
-  stats: { total_candidates: number; filtered_count: number; duration_ms: number };
+  /**
+   * `pruned_fraction`: the share of the filtered candidates the scan skipped because their sketch bound proved they
+   * could not make the top k (their exact distance was never computed; the answer is exact all the same).
+   */
+  stats: { total_candidates: number; filtered_count: number; pruned_fraction: number; duration_ms: number };
 }
 
 export interface VectorQuery {
@@ -94,6 +98,8 @@ export class VecStoreEngine {
       metric: options.metric,
       dimension: () => this.store.dimension,
       layout: () => this.store.layout(),
+      sketchQuery: (query, out, offset) => this.store.sketchQuery(query, out, offset),
+      sketchWidth: () => this.store.sketchWidth,
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
     });
     this.store.listener = {
@@ -265,7 +271,12 @@ export class VecStoreEngine {
     const results = outcome.hits.map(({ record, distance }) => this.hit(record.id, record.metadata, scoreFromRankDistance(this.metric, distance), q.includeVectors));
     const answer: QueryAnswer = {
       results,
-      stats: { total_candidates: this.store.counts.active, filtered_count: outcome.candidates, duration_ms: performance.now() - started },
+      stats: {
+        total_candidates: this.store.counts.active,
+        filtered_count: outcome.candidates,
+        pruned_fraction: fraction(outcome.pruned, outcome.candidates),
+        duration_ms: performance.now() - started,
+      },
     };
     this.cache.set(generation, key, answer);
     return { ...answer, cached: false };
@@ -317,7 +328,12 @@ export class VecStoreEngine {
     const results = fused.map(({ id, score }) => this.hit(id, this.store.getRecord(id)?.metadata, score, q.includeVectors));
     const answer: QueryAnswer = {
       results,
-      stats: { total_candidates: this.store.counts.active, filtered_count: vectorSide.candidates, duration_ms: performance.now() - started },
+      stats: {
+        total_candidates: this.store.counts.active,
+        filtered_count: vectorSide.candidates,
+        pruned_fraction: fraction(vectorSide.pruned, vectorSide.candidates),
+        duration_ms: performance.now() - started,
+      },
     };
     this.cache.set(generation, key, answer);
     return { ...answer, cached: false };
@@ -335,7 +351,7 @@ export class VecStoreEngine {
         // A record updated or deleted while the scan ran is no longer at that slot: leave it out.
         if (record && !record.deleted) hits.push({ record, distance: outcome.distances[i] });
       });
-      return { hits, candidates: outcome.candidates };
+      return { hits, candidates: outcome.candidates, pruned: outcome.pruned };
     }
   }
 
@@ -397,4 +413,8 @@ export class VecStoreEngine {
   async close(): Promise<void> {
     await this.pool.close();
   }
+}
+
+function fraction(part: number, whole: number): number {
+  return whole > 0 ? part / whole : 0;
 }

@@ -50,6 +50,14 @@ export interface ScanTask {
   filterIndex: Int32Array;
   filters: SharedArrayBuffer[];
   ranges: ShardRange[];
+  /**
+   * The basis the query sketches were made with (0: no sketches). A segment whose header names the same basis has
+   * valid row sketches, and rows whose bound proves they cannot enter a query's top k are skipped without simsimd.
+   */
+  basisId: number;
+  /** Per query, `sketchWidth` values: projection, residual norm, squared norm (see src/store/row-sketcher.ts). */
+  querySketches: Float64Array;
+  sketchWidth: number;
   /** Test-only fault injection (honoured only when the worker was started with VECSTORE_TEST_FAULTS=1). */
   fault?: 'throw' | 'exit';
 }
@@ -64,5 +72,7 @@ export interface ScanResult {
   distances: Float64Array;
   /** Per query: rows that passed liveness and the filter (candidates considered). */
   candidates: Int32Array;
+  /** Per query: candidates skipped because their sketch bound ruled them out (no distance computed). */
+  pruned: Int32Array;
   rowsScanned: number;
 }

@@ -19,6 +19,8 @@ export interface SearchOutcome {
   distances: number[];
   /** Rows that were live and passed the filter. */
   candidates: number;
+  /** Of those, rows skipped by the sketch bound without computing their distance. */
+  pruned: number;
 }
 
 interface Pending {
@@ -31,6 +33,13 @@ export interface QueryBatcherOptions {
   metric: MetricName;
   dimension: () => number | undefined;
   layout: () => ScanLayout;
+  /**
+   * Writes a query's sketch for the current basis into `out` at `offset` and returns the basis id (0: none). Called
+   * when a batch is dispatched, together with `layout`, so sketches and segments always agree.
+   */
+  sketchQuery: (query: Float32Array, out: Float64Array, offset: number) => number;
+  /** Float32 values per sketch (0: no sketches). */
+  sketchWidth: () => number;
   /** Most queries scanned together in one pass over the rows. */
   maxBatch?: number;
   /** Batches in flight at once; later queries wait and form the next batch. */
@@ -100,7 +109,7 @@ export class QueryBatcher {
     const layout = this.options.layout();
     const dim = this.options.dimension();
     if (dim === undefined || layout.slotsUsed === 0) {
-      for (const p of batch) p.resolve({ layoutVersion: layout.version, slots: [], distances: [], candidates: 0 });
+      for (const p of batch) p.resolve({ layoutVersion: layout.version, slots: [], distances: [], candidates: 0, pruned: 0 });
       return;
     }
     this.inFlightByLayout.set(layout.version, (this.inFlightByLayout.get(layout.version) ?? 0) + 1);
@@ -147,7 +156,11 @@ export class QueryBatcher {
         filterIndex[q] = index;
       }
     });
-    return { metric: this.options.metric, dim, k, queries, queryCount, queryK, filterIndex, filters };
+    const sketchWidth = this.options.sketchWidth();
+    const querySketches = new Float64Array(queryCount * sketchWidth);
+    let basisId = 0;
+    if (sketchWidth > 0) batch.forEach((p, q) => { basisId = this.options.sketchQuery(p.request.query, querySketches, q * sketchWidth); });
+    return { metric: this.options.metric, dim, k, queries, queryCount, queryK, filterIndex, filters, basisId, querySketches, sketchWidth };
   }
 }
 
@@ -178,7 +191,11 @@ function mergeQuery(results: ScanResult[], q: number, taskK: number, k: number, 
   const distances: number[] = [];
   const heads = new Array<number>(results.length).fill(0);
   let candidates = 0;
-  for (const r of results) candidates += r.candidates[q];
+  let pruned = 0;
+  for (const r of results) {
+    candidates += r.candidates[q];
+    pruned += r.pruned[q];
+  }
   while (slots.length < k) {
     let best = -1;
     for (let i = 0; i < results.length; i++) {
@@ -196,5 +213,5 @@ function mergeQuery(results: ScanResult[], q: number, taskK: number, k: number, 
     distances.push(results[best].distances[at]);
     heads[best]++;
   }
-  return { layoutVersion, slots, distances, candidates };
+  return { layoutVersion, slots, distances, candidates, pruned };
 }

@@ -87,7 +87,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       const rid = withRequestId(requestId);
       const items: Outgoing[] = answer.results.map((r) => ({ message: JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...rid }) }));
       items.push({
-        message: JSON.stringify({ complete: true, ...rid, stats: { duration_ms: answer.stats.duration_ms, total_results: answer.results.length, total_candidates: answer.stats.total_candidates, filtered_count: answer.stats.filtered_count } }),
+        message: JSON.stringify({ complete: true, ...rid, stats: { duration_ms: answer.stats.duration_ms, total_results: answer.results.length, total_candidates: answer.stats.total_candidates, filtered_count: answer.stats.filtered_count, pruned_fraction: answer.stats.pruned_fraction } }),
         sent: release,
       });
       if (state.closed) return release();

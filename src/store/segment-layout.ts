@@ -2,7 +2,10 @@
 
 /**
  * A segment is one SharedArrayBuffer: `rows × dim` float32 values, then a liveness bitmap of `ceil(rows / 32)` int32 words
- * (bit set = the row holds a live, searchable vector). Segments never move or grow; the store adds new ones.
+ * (bit set = the row holds a live, searchable vector), then a two-word header (word 0: the id of the projection basis
+ * the row sketches were made with, 0 for none), then per row a sketch of `sketchDim + 2` float32 values: the row's
+ * projection on the basis, the norm of what the projection leaves out, and the row's squared norm. Scans use sketches to
+ * skip rows that provably cannot make the top k. Segments never move or grow; the store adds new ones.
  */
 export interface SegmentDescriptor {
   /** Unique for the life of the process, never reused, so a worker's cache keyed by it can never be stale. */
@@ -12,9 +15,41 @@ export interface SegmentDescriptor {
   buffer: SharedArrayBuffer;
 }
 
-/** Bytes of a segment with `rows` rows of `dim` float32 values and its liveness bitmap. */
+/** Bytes of a segment with `rows` rows of `dim` float32 values, its liveness bitmap, header and row sketches. */
 export function segmentByteLength(rows: number, dim: number): number {
+  return sketchOffset(rows, dim) + rows * sketchWidth(dim) * 4;
+}
+
+/**
+ * Dimensions of a row sketch: none below 64 (the bound would cost nearly a full distance), 16 up to 255, else 32.
+ */
+export function sketchDimFor(dim: number): number {
+  if (dim < 64) return 0;
+  return dim < 256 ? 16 : 32;
+}
+
+/** Float32 values per row sketch: the projection, the residual norm and the squared norm (0 without sketches). */
+export function sketchWidth(dim: number): number {
+  const m = sketchDimFor(dim);
+  return m === 0 ? 0 : m + 2;
+}
+
+function headerOffset(rows: number, dim: number): number {
   return rows * dim * 4 + livenessWords(rows) * 4;
+}
+
+function sketchOffset(rows: number, dim: number): number {
+  return headerOffset(rows, dim) + 8;
+}
+
+/** The segment header: word 0 is the id of the basis its row sketches use (0: no valid sketches). */
+export function headerView(seg: SegmentDescriptor): Int32Array {
+  return new Int32Array(seg.buffer, headerOffset(seg.rows, seg.dim), 2);
+}
+
+/** The row sketches, `sketchWidth(dim)` float32 values per row. */
+export function sketchView(seg: SegmentDescriptor): Float32Array {
+  return new Float32Array(seg.buffer, sketchOffset(seg.rows, seg.dim), seg.rows * sketchWidth(seg.dim));
 }
 
 /** Number of int32 words in the liveness bitmap of a segment with `rows` rows. */

@@ -2,9 +2,14 @@
 import { VecStoreError } from '../errors.js';
 import type { MetricName } from '../distance/metric.js';
 import { normalizeInPlace } from '../distance/metric.js';
+import { RowSketcher } from './row-sketcher.js';
 import {
   defaultRowsPerSegment,
+  headerView,
   livenessView,
+  sketchDimFor,
+  sketchView,
+  sketchWidth,
   segmentByteLength,
   vectorView,
   type ScanLayout,
@@ -37,7 +42,12 @@ interface Segment {
   descriptor: SegmentDescriptor;
   data: Float32Array;
   liveness: Int32Array;
+  header: Int32Array;
+  sketches: Float32Array;
 }
+
+/** Rows needed before a sketch basis is computed (and the rows sampled for it). */
+export const SKETCH_SAMPLE_ROWS = 1024;
 
 /** A record as captured for a checkpoint: its slot in the captured layout and its flags at capture time. */
 export interface CapturedRecord {
@@ -79,6 +89,8 @@ export class VectorStore {
   /** slot → id of the record living there (undefined for garbage slots left by deletes and updates). */
   private slotIds: Array<string | undefined> = [];
   private softDeleted = 0;
+  /** Sketches rows for pruned scans, once enough rows exist to find a basis (dimensions ≥ 64 only). */
+  private sketcher: RowSketcher | undefined;
   /** Bumped by every change; query caches key on it so no stale answer survives a write. */
   generation = 0;
   listener: SegmentListener | undefined;
@@ -117,6 +129,7 @@ export class VectorStore {
     const stored = seg.data.subarray(row * this.dim!, (row + 1) * this.dim!);
     stored.set(vector);
     if (this.metric === 'cosine') normalizeInPlace(stored);
+    this.writeSketch(seg, row);
     this.slotIds[slot] = id;
     const previous = this.records.get(id);
     const record: StoredRecord = { id, slot, metadata, text, deleted: false };
@@ -126,6 +139,7 @@ export class VectorStore {
       this.retireSlot(previous.slot);
       if (previous.deleted) this.softDeleted--;
     }
+    if (!this.sketcher && this.slotsUsed >= SKETCH_SAMPLE_ROWS) this.buildSketches();
     this.generation++;
     return previous ? 'updated' : 'inserted';
   }
@@ -187,6 +201,8 @@ export class VectorStore {
     this.slotsUsed = 0;
     this.slotIds = [];
     this.layoutVersion++;
+    // The new segments get a basis found in the data as it is now.
+    this.sketcher = undefined;
     if (dim !== undefined) {
       for (const record of kept) {
         const from = oldSegments[Math.floor(record.slot / this.rowsPerSegment)];
@@ -198,6 +214,7 @@ export class VectorStore {
         record.slot = slot;
         this.slotIds[slot] = record.id;
       }
+      if (this.slotsUsed >= SKETCH_SAMPLE_ROWS) this.buildSketches();
     }
     this.generation++;
     this.listener?.replaced(previous);
@@ -212,6 +229,7 @@ export class VectorStore {
     this.slotsUsed = 0;
     this.slotIds = [];
     this.softDeleted = 0;
+    this.sketcher = undefined;
     this.layoutVersion++;
     this.generation++;
     this.listener?.replaced(previous);
@@ -255,6 +273,7 @@ export class VectorStore {
       }
     }
     this.slotsUsed = total;
+    if (total >= SKETCH_SAMPLE_ROWS) this.buildSketches();
     this.generation++;
   }
 
@@ -341,6 +360,46 @@ export class VectorStore {
     return this.slotsUsed;
   }
 
+  /**
+   * The sketch of a query for the current basis, made when its batch is dispatched (so it always matches the
+   * segments of that batch's layout); undefined while rows are not sketched.
+   */
+  sketchQuery(query: Float32Array, out: Float64Array, offset: number): number {
+    if (!this.sketcher) return 0;
+    this.sketcher.sketch(query, out, offset);
+    return this.sketcher.id;
+  }
+
+  /** Float32 values per row sketch for this store's dimension (0: rows are never sketched). */
+  get sketchWidth(): number {
+    return this.dim === undefined ? 0 : sketchWidth(this.dim);
+  }
+
+  private writeSketch(seg: Segment, row: number): void {
+    if (!this.sketcher) return;
+    const width = this.sketcher.m + 2;
+    this.sketcher.sketch(seg.data.subarray(row * this.dim!, (row + 1) * this.dim!), seg.sketches, row * width);
+  }
+
+  /**
+   * Finds a basis in a sample of the rows, sketches every row, and only then marks each segment's sketches valid:
+   * a scan running meanwhile sees the old header and reads no half-written sketch.
+   */
+  private buildSketches(): void {
+    const dim = this.dim!;
+    const m = sketchDimFor(dim);
+    if (m === 0) return;
+    const stride = Math.max(1, Math.floor(this.slotsUsed / SKETCH_SAMPLE_ROWS));
+    const sample: Float32Array[] = [];
+    for (let slot = 0; slot < this.slotsUsed && sample.length < SKETCH_SAMPLE_ROWS; slot += stride) sample.push(this.vectorAt(slot));
+    this.sketcher = RowSketcher.fromSample(sample, m, dim);
+    for (let slot = 0; slot < this.slotsUsed; slot++) {
+      const { seg, row } = this.locate(slot);
+      this.writeSketch(seg, row);
+    }
+    for (const seg of this.segments) Atomics.store(seg.header, 0, this.sketcher.id);
+  }
+
   private allocateSlot(): number {
     const slot = this.slotsUsed;
     if (slot === this.segments.length * this.rowsPerSegment) this.addSegment();
@@ -352,7 +411,10 @@ export class VectorStore {
     const dim = this.dim!;
     const rows = this.rowsPerSegment;
     const descriptor: SegmentDescriptor = { id: nextSegmentId++, rows, dim, buffer: new SharedArrayBuffer(segmentByteLength(rows, dim)) };
-    this.segments.push({ descriptor, data: vectorView(descriptor), liveness: livenessView(descriptor) });
+    const segment: Segment = { descriptor, data: vectorView(descriptor), liveness: livenessView(descriptor), header: headerView(descriptor), sketches: sketchView(descriptor) };
+    // Rows are sketched as they are written, so a new segment's sketches are valid from the start.
+    if (this.sketcher) Atomics.store(segment.header, 0, this.sketcher.id);
+    this.segments.push(segment);
     this.listener?.created([descriptor]);
   }
 

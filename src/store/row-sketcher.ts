@@ -1,0 +1,45 @@
+// Row sketches: a row's projection on a few principal directions plus norms, enough to bound its distance to a query.
+import { principalBasis } from './projection-basis.js';
+
+let nextBasisId = 1;
+
+/**
+ * Projects vectors on an orthonormal basis P (m × d). For any q and r, Cauchy-Schwarz on the part P leaves out gives
+ * `q·r ≤ Pq·Pr + |q − PᵀPq|·|r − PᵀPr|`, an exact upper bound on the dot product (and so a lower bound on the squared
+ * L2 distance `|q|² + |r|² − 2 q·r`) computed from m + 2 numbers per row instead of d.
+ */
+export class RowSketcher {
+  /** Unique in the process: a segment's header names the basis its sketches were made with. */
+  readonly id = nextBasisId++;
+  readonly m: number;
+  readonly d: number;
+  private readonly basis: Float64Array;
+
+  constructor(basis: Float64Array, m: number, d: number) {
+    this.basis = basis;
+    this.m = m;
+    this.d = d;
+  }
+
+  /** A sketcher whose basis captures as much of the sample's energy as m directions can. */
+  static fromSample(sample: Float32Array[], m: number, d: number): RowSketcher {
+    return new RowSketcher(principalBasis(sample, d, m), m, d);
+  }
+
+  /** Writes the sketch of `v` (m projections, residual norm, squared norm) into `out` at `offset`. */
+  sketch(v: Float32Array, out: Float32Array | Float64Array, offset: number): void {
+    const { m, d, basis } = this;
+    let norm2 = 0;
+    for (let i = 0; i < d; i++) norm2 += v[i] * v[i];
+    let projected2 = 0;
+    for (let j = 0; j < m; j++) {
+      let p = 0;
+      const base = j * d;
+      for (let i = 0; i < d; i++) p += basis[base + i] * v[i];
+      out[offset + j] = p;
+      projected2 += p * p;
+    }
+    out[offset + m] = Math.sqrt(Math.max(0, norm2 - projected2));
+    out[offset + m + 1] = norm2;
+  }
+}
