@@ -258,80 +258,79 @@ export class VecStoreEngine {
   }
 
   /** Exact k-NN, optionally filtered. `cached` tells whether the answer came from the query cache. */
-  async query(q: VectorQuery): Promise<QueryAnswer & { cached: boolean }> {
-    const started = performance.now();
-    const query = this.prepareQueryVector(q.vector);
-    const generation = this.store.generation;
-    const key = QueryCache.key(query, ['vector', q.k, q.filter ?? null, q.includeVectors === true]);
-    const hit = this.cache.get(generation, key);
-    if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: performance.now() - started }, cached: true };
-
-    const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
-    const outcome = await this.search(query, q.k, filter);
-    const results = outcome.hits.map(({ record, distance }) => this.hit(record.id, record.metadata, scoreFromRankDistance(this.metric, distance), q.includeVectors));
-    const answer: QueryAnswer = {
-      results,
-      stats: {
-        total_candidates: this.store.counts.active,
-        filtered_count: outcome.candidates,
-        pruned_fraction: fraction(outcome.pruned, outcome.candidates),
-        duration_ms: performance.now() - started,
-      },
-    };
-    this.cache.set(generation, key, answer);
-    return { ...answer, cached: false };
+  query(q: VectorQuery): Promise<QueryAnswer & { cached: boolean }> {
+    return this.answer(q.vector, ['vector', q.k, q.filter ?? null, q.includeVectors === true], async (query) => {
+      const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
+      const outcome = await this.search(query, q.k, filter);
+      const results = outcome.hits.map(({ record, distance }) => this.hit(record.id, record.metadata, scoreFromRankDistance(this.metric, distance), q.includeVectors));
+      return { results, scan: outcome };
+    });
   }
 
   /**
    * Keyword + vector search: candidates from both the vector top list and the BM25 top list, each scored on both sides,
    * fused linearly (`alpha·vector + (1 − alpha)·text` after per-query min-max normalisation) or by reciprocal rank.
    */
-  async hybridQuery(q: HybridQuery): Promise<QueryAnswer & { cached: boolean }> {
+  hybridQuery(q: HybridQuery): Promise<QueryAnswer & { cached: boolean }> {
+    const keyParts = ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true];
+    return this.answer(q.vector, keyParts, async (query) => {
+      const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
+      // Wider than k on each side so that fusion can promote a document that neither side ranks in its own top k.
+      const candidateK = Math.min(this.limits.maxK, Math.max(q.k * 4, 50));
+      const scanning = this.search(query, candidateK, filter);
+      const accept = (id: string): boolean => {
+        const record = this.store.getRecord(id);
+        return record !== undefined && !record.deleted && (filter === undefined || filter(record.metadata));
+      };
+      // The keyword side runs here on the front thread while the workers scan for the vector side.
+      const textSide = this.textIndex.search(q.textQuery, candidateK, accept);
+      const vectorSide = await scanning;
+
+      const rank = rankDistanceFn(this.metric);
+      const textScore = this.textIndex.scorer(q.textQuery);
+      const candidates = new Map<string, { id: string; vectorScore: number | undefined; textScore: number }>();
+      for (const { record, distance } of vectorSide.hits) {
+        candidates.set(record.id, { id: record.id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: textScore(record.id) });
+      }
+      for (const { id, score } of textSide) {
+        if (candidates.has(id)) continue;
+        const record = this.store.getRecord(id)!;
+        const distance = rank(query, this.store.vectorAt(record.slot));
+        candidates.set(id, { id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: score });
+      }
+      const fused = fuseCandidates([...candidates.values()], {
+        alpha: q.alpha,
+        method: q.fusion,
+        limit: q.k,
+        higherVectorIsBetter: higherScoreIsBetter(this.metric),
+      });
+      const results = fused.map(({ id, score }) => this.hit(id, this.store.getRecord(id)?.metadata, score, q.includeVectors));
+      return { results, scan: vectorSide };
+    });
+  }
+
+  /**
+   * Serves a query from the cache, or computes it and caches the answer under the store generation it started at
+   * (an answer that raced a write is never cached for the newer generation).
+   */
+  private async answer(
+    vector: Float32Array,
+    keyParts: unknown[],
+    compute: (query: Float32Array) => Promise<{ results: QueryHit[]; scan: { candidates: number; pruned: number } }>,
+  ): Promise<QueryAnswer & { cached: boolean }> {
     const started = performance.now();
-    const query = this.prepareQueryVector(q.vector);
+    const query = this.prepareQueryVector(vector);
     const generation = this.store.generation;
-    const key = QueryCache.key(query, ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true]);
+    const key = QueryCache.key(query, keyParts);
     const hit = this.cache.get(generation, key);
     if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: performance.now() - started }, cached: true };
-
-    const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
-    // Wider than k on each side so that fusion can promote a document that neither side ranks in its own top k.
-    const candidateK = Math.min(this.limits.maxK, Math.max(q.k * 4, 50));
-    const scanning = this.search(query, candidateK, filter);
-    const accept = (id: string): boolean => {
-      const record = this.store.getRecord(id);
-      return record !== undefined && !record.deleted && (filter === undefined || filter(record.metadata));
-    };
-    // The keyword side runs here on the front thread while the workers scan for the vector side.
-    const textSide = this.textIndex.search(q.textQuery, candidateK, accept);
-    const vectorSide = await scanning;
-
-    const rank = rankDistanceFn(this.metric);
-    const textScore = this.textIndex.scorer(q.textQuery);
-    const candidates = new Map<string, { id: string; vectorScore: number | undefined; textScore: number }>();
-    for (const { record, distance } of vectorSide.hits) {
-      candidates.set(record.id, { id: record.id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: textScore(record.id) });
-    }
-    for (const { id, score } of textSide) {
-      const known = candidates.get(id);
-      if (known) continue;
-      const record = this.store.getRecord(id)!;
-      const distance = rank(query, this.store.vectorAt(record.slot));
-      candidates.set(id, { id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: score });
-    }
-    const fused = fuseCandidates([...candidates.values()], {
-      alpha: q.alpha,
-      method: q.fusion,
-      limit: q.k,
-      higherVectorIsBetter: higherScoreIsBetter(this.metric),
-    });
-    const results = fused.map(({ id, score }) => this.hit(id, this.store.getRecord(id)?.metadata, score, q.includeVectors));
+    const { results, scan } = await compute(query);
     const answer: QueryAnswer = {
       results,
       stats: {
         total_candidates: this.store.counts.active,
-        filtered_count: vectorSide.candidates,
-        pruned_fraction: fraction(vectorSide.pruned, vectorSide.candidates),
+        filtered_count: scan.candidates,
+        pruned_fraction: fraction(scan.pruned, scan.candidates),
         duration_ms: performance.now() - started,
       },
     };
