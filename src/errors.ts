@@ -37,9 +37,12 @@ export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 /** The error type every VecStore layer throws; `code` is stable and documented, `message` names the field and reason. */
 export class VecStoreError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /** Extra fields for the JSON error body (e.g. `found: false` on a delete of an unknown id). */
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message);
     this.code = code;
+    this.details = details;
     this.name = 'VecStoreError';
   }
   get status(): number {

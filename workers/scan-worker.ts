@@ -107,8 +107,8 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
     for (let r = range.start; r < range.end; r++) {
       if ((r & 31) === 0 || r === range.start) word = Atomics.load(liveness, r >>> 5);
       if ((word & (1 << (r & 31))) === 0) continue;
-      let row = rows[r];
-      if (row === undefined) row = rows[r] = data.subarray(r * dim, (r + 1) * dim);
+      // The row's view is made on first use only: a row the bound always prunes never needs one.
+      let row: Float32Array | undefined;
       const slot = range.baseSlot + r;
       rowsScanned++;
       for (let q = 0; q < queryCount; q++) {
@@ -134,6 +134,7 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
           // On data without low-dimensional structure the bound almost never prunes: stop paying for it.
           if (++boundChecks[q] === BOUND_TRIAL_CHECKS && pruned[q] < BOUND_TRIAL_CHECKS / 4) useBound[q] = 0;
         }
+        row ??= rows[r] ??= data.subarray(r * dim, (r + 1) * dim);
         let d = kernel(queries[q], row);
         if (negate) d = -d;
         if (size < qk) {

@@ -82,7 +82,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       metrics?.errors.inc({ error_type: errorType(e.code) });
       const headers: Array<[string, string]> = [];
       if (match.kind === 'method_not_allowed') headers.push(['Allow', match.allowed.join(', ')]);
-      answer(e.status, JSON.stringify({ error: e.message, code: e.code }), 'application/json', headers, close);
+      answer(e.status, JSON.stringify({ error: e.message, code: e.code, ...e.details }), 'application/json', headers, close);
     };
     /** From here on the answer comes later: uWS requires onAborted first, and the response is never touched after it. */
     const goAsync = () => {

@@ -140,7 +140,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     {
       method: 'DELETE', path: '/v1/delete/:id', writes: true,
       handler: async (ctx) => {
-        await engine.delete(pathId(ctx, limits.maxIdLength));
+        await withNotFound(engine.delete(pathId(ctx, limits.maxIdLength)), { found: false, deleted: false });
         metrics?.deletes.inc({ type: 'hard' });
         return { json: { found: true, deleted: true } };
       },
@@ -148,7 +148,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     {
       method: 'POST', path: '/v1/soft-delete/:id', writes: true,
       handler: async (ctx) => {
-        await engine.softDelete(pathId(ctx, limits.maxIdLength));
+        await withNotFound(engine.softDelete(pathId(ctx, limits.maxIdLength)), { found: false, marked_deleted: false });
         metrics?.deletes.inc({ type: 'soft' });
         return { json: { found: true, marked_deleted: true } };
       },
@@ -156,7 +156,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     {
       method: 'POST', path: '/v1/restore/:id', writes: true,
       handler: async (ctx) => {
-        await engine.restore(pathId(ctx, limits.maxIdLength));
+        await withNotFound(engine.restore(pathId(ctx, limits.maxIdLength)), { found: false, restored: false });
         return { json: { found: true, restored: true } };
       },
     },
@@ -206,6 +206,16 @@ const HEALTHY = '{"status":"healthy"}';
 
 function isBinary(ctx: RouteContext): boolean {
   return ctx.contentType.startsWith('application/octet-stream');
+}
+
+/** Adds the route's usual answer fields (`found: false`, ...) to a not_found error, so clients can read either shape. */
+async function withNotFound(work: Promise<void>, fields: Record<string, unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    if (err instanceof VecStoreError && err.code === 'not_found') throw new VecStoreError('not_found', err.message, fields);
+    throw err;
+  }
 }
 
 function decodeParam(raw: string, field: string): string {

@@ -149,9 +149,15 @@ describe('errors', () => {
 
   test('404 unknown id and route, 405 wrong method, 409 dimension mismatch', async () => {
     expectError(await requestJson(`${server.url}/v1/vectors/nope`), 404, 'not_found', 'nope');
-    expectError(await requestJson(`${server.url}/v1/delete/nope`, { method: 'DELETE' }), 404, 'not_found');
-    expectError(await postJson(`${server.url}/v1/soft-delete/nope`, {}), 404, 'not_found');
-    expectError(await postJson(`${server.url}/v1/restore/nope`, {}), 404, 'not_found');
+    const hard = await requestJson(`${server.url}/v1/delete/nope`, { method: 'DELETE' });
+    expectError(hard, 404, 'not_found');
+    assert.deepEqual([hard.body.found, hard.body.deleted], [false, false]);
+    const soft = await postJson(`${server.url}/v1/soft-delete/nope`, {});
+    expectError(soft, 404, 'not_found');
+    assert.deepEqual([soft.body.found, soft.body.marked_deleted], [false, false]);
+    const restored = await postJson(`${server.url}/v1/restore/nope`, {});
+    expectError(restored, 404, 'not_found');
+    assert.deepEqual([restored.body.found, restored.body.restored], [false, false]);
     expectError(await requestJson(`${server.url}/v2/whatever`), 404, 'route_not_found');
     const wrong = await requestJson(`${server.url}/v1/query`, { method: 'GET' });
     expectError(wrong, 405, 'method_not_allowed');
