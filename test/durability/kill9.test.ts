@@ -1,15 +1,12 @@
 // kill -9 at random moments: a real server child under a stream of acknowledged writes loses none and half-applies none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { seededRandom } from '../helpers/random.js';
 import { tempDir } from '../helpers/durable-state.js';
+import { startServerProcess } from '../helpers/server-process.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = process.env.VECSTORE_CLI ?? path.resolve(here, '../../src/cli.js');
 const DIM = 8;
 const ROUNDS = 6;
 const WRITERS = 4;
@@ -30,44 +27,11 @@ function vectorFor(id: string, v: number): number[] {
 }
 
 async function startServer(dataDir: string): Promise<{ child: ChildProcess; base: string; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--dimension', String(DIM), '--metric', 'euclidean', '--workers', '1', '--fsync', 'always', '--checkpoint-wal-bytes', '20000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = await startServerProcess({
+    dataDir,
+    args: ['--dimension', String(DIM), '--metric', 'euclidean', '--workers', '1', '--fsync', 'always', '--checkpoint-wal-bytes', '20000'],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const parsed = JSON.parse(line) as { msg?: string; port?: number };
-          if (parsed.msg === 'listening' && typeof parsed.port === 'number') {
-            clearTimeout(timer);
-            resolve(parsed.port);
-          }
-        } catch {
-          // not a JSON log line
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}: ${stderr}`));
-    });
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    const ready = await fetch(`${base}/ready`).then((r) => r.status, () => 0);
-    if (ready === 200) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { child, base, exited };
+  return { child: server.proc, base: server.url, exited: server.exited.then(() => undefined) };
 }
 
 async function observe(base: string, id: string): Promise<IdState> {
@@ -86,7 +50,7 @@ function same(a: IdState, b: IdState): boolean {
   return a.present === b.present && (!a.present || (b.present && a.v === b.v));
 }
 
-test('SIGKILL at random moments never loses an acknowledged write nor half-applies a batch', { timeout: 120_000, skip: !fs.existsSync(CLI) && `no server build at ${CLI}` }, async () => {
+test('SIGKILL at random moments never loses an acknowledged write nor half-applies a batch', { timeout: 120_000 }, async () => {
   const dataDir = tempDir('kill9');
   const model = new Map<string, Tracked>();
   const rand = seededRandom(Number(process.env.KILL9_SEED ?? Date.now() % 100000));
