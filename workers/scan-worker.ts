@@ -89,7 +89,8 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
   const candidates = new Int32Array(queryCount);
   const pruned = new Int32Array(queryCount);
   const negate = task.metric !== 'euclidean';
-  const { basisId, querySketches: qs, sketchWidth: width } = task;
+  // Locals, not properties of the cloned task object, inside the hot loop.
+  const { basisId, querySketches: qs, sketchWidth: width, queryK } = task;
   const m = width - 2;
   const kernel = negate ? simsimd.dot : simsimd.sqeuclidean;
   let rowsScanned = 0;
@@ -115,7 +116,7 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
         const filter = queryFilter[q];
         if (filter !== undefined && (filter[slot >>> 5] & (1 << (slot & 31))) === 0) continue;
         candidates[q]++;
-        const qk = task.queryK[q];
+        const qk = queryK[q];
         const base = q * k;
         const size = heapSizes[q];
         if (sketched && size === qk && useBound[q] === 1) {
