@@ -1,4 +1,5 @@
 // Row sketches: a row's projection on a few principal directions plus norms, enough to bound its distance to a query.
+import { simsimd } from '../distance/simsimd-native.js';
 import { principalBasis } from './projection-basis.js';
 
 let nextBasisId = 1;
@@ -13,12 +14,13 @@ export class RowSketcher {
   readonly id = nextBasisId++;
   readonly m: number;
   readonly d: number;
-  private readonly basis: Float64Array;
+  /** The basis rows as float32, so each projection is one simsimd call rather than d JavaScript multiply-adds. */
+  private readonly rows: Float32Array[];
 
   constructor(basis: Float64Array, m: number, d: number) {
-    this.basis = basis;
     this.m = m;
     this.d = d;
+    this.rows = Array.from({ length: m }, (_, j) => Float32Array.from(basis.subarray(j * d, (j + 1) * d)));
   }
 
   /** A sketcher whose basis captures as much of the sample's energy as m directions can. */
@@ -28,14 +30,11 @@ export class RowSketcher {
 
   /** Writes the sketch of `v` (m projections, residual norm, squared norm) into `out` at `offset`. */
   sketch(v: Float32Array, out: Float32Array | Float64Array, offset: number): void {
-    const { m, d, basis } = this;
-    let norm2 = 0;
-    for (let i = 0; i < d; i++) norm2 += v[i] * v[i];
+    const { m, rows } = this;
+    const norm2 = simsimd.dot(v, v);
     let projected2 = 0;
     for (let j = 0; j < m; j++) {
-      let p = 0;
-      const base = j * d;
-      for (let i = 0; i < d; i++) p += basis[base + i] * v[i];
+      const p = simsimd.dot(rows[j], v);
       out[offset + j] = p;
       projected2 += p * p;
     }

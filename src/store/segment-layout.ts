@@ -21,11 +21,11 @@ export function segmentByteLength(rows: number, dim: number): number {
 }
 
 /**
- * Dimensions of a row sketch: none below 64 (the bound would cost nearly a full distance), 16 up to 255, else 32.
+ * Dimensions of a row sketch: 32 from 256 dimensions up, none below. Under 256 dimensions a simsimd distance costs
+ * little more than the bound would, while sketching every row (on write and at start-up) would cost ingest speed.
  */
 export function sketchDimFor(dim: number): number {
-  if (dim < 64) return 0;
-  return dim < 256 ? 16 : 32;
+  return dim < 256 ? 0 : 32;
 }
 
 /** Float32 values per row sketch: the projection, the residual norm and the squared norm (0 without sketches). */

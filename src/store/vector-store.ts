@@ -91,6 +91,7 @@ export class VectorStore {
   private softDeleted = 0;
   /** Sketches rows for pruned scans, once enough rows exist to find a basis (dimensions ≥ 64 only). */
   private sketcher: RowSketcher | undefined;
+  private readonly sketchScratch = new Float32Array(64);
   /** Bumped by every change; query caches key on it so no stale answer survives a write. */
   generation = 0;
   listener: SegmentListener | undefined;
@@ -126,10 +127,11 @@ export class VectorStore {
     this.checkDimension(vector.length, 'vector');
     const slot = this.allocateSlot();
     const { seg, row } = this.locate(slot);
-    const stored = seg.data.subarray(row * this.dim!, (row + 1) * this.dim!);
-    stored.set(vector);
-    if (this.metric === 'cosine') normalizeInPlace(stored);
-    this.writeSketch(seg, row);
+    // Normalise and sketch an ordinary copy, then write it once: V8 reads and writes SharedArrayBuffer-backed arrays
+    // element by element far more slowly than ordinary ones, while `set` copies between them at memcpy speed.
+    const row32 = this.metric === 'cosine' ? normalizeInPlace(new Float32Array(vector)) : vector;
+    seg.data.set(row32, row * this.dim!);
+    this.writeSketch(seg, row, row32);
     this.slotIds[slot] = id;
     const previous = this.records.get(id);
     const record: StoredRecord = { id, slot, metadata, text, deleted: false };
@@ -375,10 +377,12 @@ export class VectorStore {
     return this.dim === undefined ? 0 : sketchWidth(this.dim);
   }
 
-  private writeSketch(seg: Segment, row: number): void {
+  /** Sketches `vector` (an ordinary array holding the row as stored) into the segment's sketch of `row`. */
+  private writeSketch(seg: Segment, row: number, vector: Float32Array): void {
     if (!this.sketcher) return;
     const width = this.sketcher.m + 2;
-    this.sketcher.sketch(seg.data.subarray(row * this.dim!, (row + 1) * this.dim!), seg.sketches, row * width);
+    this.sketcher.sketch(vector, this.sketchScratch, 0);
+    seg.sketches.set(this.sketchScratch.subarray(0, width), row * width);
   }
 
   /**
@@ -391,11 +395,24 @@ export class VectorStore {
     if (m === 0) return;
     const stride = Math.max(1, Math.floor(this.slotsUsed / SKETCH_SAMPLE_ROWS));
     const sample: Float32Array[] = [];
-    for (let slot = 0; slot < this.slotsUsed && sample.length < SKETCH_SAMPLE_ROWS; slot += stride) sample.push(this.vectorAt(slot));
+    for (let slot = 0; slot < this.slotsUsed && sample.length < SKETCH_SAMPLE_ROWS; slot += stride) {
+      const copy = new Float32Array(dim);
+      copy.set(this.vectorAt(slot));
+      sample.push(copy);
+    }
     this.sketcher = RowSketcher.fromSample(sample, m, dim);
-    for (let slot = 0; slot < this.slotsUsed; slot++) {
-      const { seg, row } = this.locate(slot);
-      this.writeSketch(seg, row);
+    const width = m + 2;
+    // Rows are read and sketches written a block at a time through ordinary arrays (see upsert for why).
+    const block = 1024;
+    const rows = new Float32Array(block * dim);
+    const sketches = new Float32Array(block * width);
+    for (let first = 0; first < this.slotsUsed; first += block) {
+      const count = Math.min(block, this.slotsUsed - first, this.rowsPerSegment - (first % this.rowsPerSegment));
+      const { seg, row } = this.locate(first);
+      rows.set(seg.data.subarray(row * dim, (row + count) * dim));
+      for (let i = 0; i < count; i++) this.sketcher.sketch(rows.subarray(i * dim, (i + 1) * dim), sketches, i * width);
+      seg.sketches.set(sketches.subarray(0, count * width), row * width);
+      if (count < block) first -= block - count;
     }
     for (const seg of this.segments) Atomics.store(seg.header, 0, this.sketcher.id);
   }

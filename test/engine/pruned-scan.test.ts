@@ -60,7 +60,7 @@ test('the principal basis is orthonormal and captures a low-rank sample', () => 
 
 for (const metric of ['cosine', 'dot', 'euclidean'] as MetricName[]) {
   test(`${metric}: pruned scans equal brute force on structured data, with filters and after compaction`, async () => {
-    const dim = 128;
+    const dim = 256;
     const vectors = lowRankVectors(6000, dim, 8, 7);
     const engine = new VecStoreEngine({ metric, threads: 2, cacheSize: 0, rowsPerSegment: 1024 });
     try {
