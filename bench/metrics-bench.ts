@@ -237,8 +237,7 @@ async function inProcessCosts(): Promise<InProcessCosts> {
   const requestNs = ((performance.now() - t) / n) * 1e6;
   t = performance.now();
   for (let i = 0; i < n; i++) {
-    front.queries.inc({ type: 'vector' });
-    front.queryResults.observe({ type: 'vector' }, 10);
+    front.observeQuery('vector', 10, false);
   }
   const queryNs = ((performance.now() - t) / n) * 1e6;
 

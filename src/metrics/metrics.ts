@@ -18,13 +18,13 @@ export interface GaugeSource {
 export class VecStoreMetrics {
   readonly registry = new Registry();
   private readonly requests: RequestMetrics;
-  readonly queries: Counter<'type'>;
-  readonly queryResults: Histogram<'type'>;
+  private readonly queries: Counter<'type'>;
+  private readonly queryResults: Histogram<'type'>;
   readonly upserts: Counter<'batch'>;
   readonly deletes: Counter<'type'>;
   readonly errors: Counter<'error_type'>;
-  readonly cacheHits: Counter<'type'>;
-  readonly cacheMisses: Counter<'type'>;
+  private readonly cacheHits: Counter<'type'> | undefined;
+  private readonly cacheMisses: Counter<'type'> | undefined;
   readonly wsConnections: Gauge;
   private workerTotals: object[] = [];
   private pendingDeltas: object[][] = [];
@@ -54,18 +54,26 @@ export class VecStoreMetrics {
     this.upserts = new Counter({ name: 'vecstore_upserts_total', help: 'Upsert operations: single or batch', labelNames: ['batch'], registers });
     this.deletes = new Counter({ name: 'vecstore_deletes_total', help: 'Deletes performed: hard or soft', labelNames: ['type'], registers });
     this.errors = new Counter({ name: 'vecstore_errors_total', help: 'Errors answered, by stable error type', labelNames: ['error_type'], registers });
-    this.cacheHits = new Counter({ name: 'vecstore_cache_hits_total', help: 'Query cache hits by query type', labelNames: ['type'], registers: options.cacheEnabled ? registers : [] });
-    this.cacheMisses = new Counter({ name: 'vecstore_cache_misses_total', help: 'Query cache misses by query type', labelNames: ['type'], registers: options.cacheEnabled ? registers : [] });
+    // The cache counters exist only while the cache does (`--cache-size 0` turns both off).
+    if (options.cacheEnabled) {
+      this.cacheHits = new Counter({ name: 'vecstore_cache_hits_total', help: 'Query cache hits by query type', labelNames: ['type'], registers });
+      this.cacheMisses = new Counter({ name: 'vecstore_cache_misses_total', help: 'Query cache misses by query type', labelNames: ['type'], registers });
+    }
     // Known label values start at zero so that rates and alerts have a series before the first event.
     for (const type of ['vector', 'hybrid']) {
       this.queries.inc({ type }, 0);
-      if (options.cacheEnabled) {
-        this.cacheHits.inc({ type }, 0);
-        this.cacheMisses.inc({ type }, 0);
-      }
+      this.cacheHits?.inc({ type }, 0);
+      this.cacheMisses?.inc({ type }, 0);
     }
     for (const batch of ['single', 'batch']) this.upserts.inc({ batch }, 0);
     for (const type of ['hard', 'soft']) this.deletes.inc({ type }, 0);
+  }
+
+  /** Counts one answered query (HTTP or WebSocket): its type, how many results, and whether the cache answered it. */
+  observeQuery(type: 'vector' | 'hybrid', results: number, cached: boolean): void {
+    this.queries.inc({ type });
+    this.queryResults.observe({ type }, results);
+    (cached ? this.cacheHits : this.cacheMisses)?.inc({ type });
   }
 
   /** Counts one answered request and its latency. */

@@ -27,25 +27,13 @@ export class RequestMetrics {
 
   constructor(registry: Registry, buckets: number[]) {
     this.bounds = buckets;
-    const counter = {
-      name: 'vecstore_requests_total',
-      help: 'HTTP requests by route template and method',
-      type: 'counter',
-      aggregator: 'sum',
-      get: async () => ({ name: counter.name, help: counter.help, type: counter.type, aggregator: counter.aggregator, values: this.counterValues() }),
-      reset: () => this.series.clear(),
-    };
-    const histogram = {
-      name: 'vecstore_request_duration_seconds',
-      help: 'HTTP request latency by route template and method',
-      type: 'histogram',
-      aggregator: 'sum',
-      get: async () => ({ name: histogram.name, help: histogram.help, type: histogram.type, aggregator: histogram.aggregator, values: this.histogramValues() }),
-      reset: () => this.series.clear(),
-    };
     // The registry only calls get() and reset() and reads these fields; it does not need prom-client's classes.
-    registry.registerMetric(counter as never);
-    registry.registerMetric(histogram as never);
+    const register = (name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]) => {
+      const metric = { name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }), reset: () => this.series.clear() };
+      registry.registerMetric(metric as never);
+    };
+    register('vecstore_requests_total', 'HTTP requests by route template and method', 'counter', () => this.counterValues());
+    register('vecstore_request_duration_seconds', 'HTTP request latency by route template and method', 'histogram', () => this.histogramValues());
   }
 
   /** Counts one request of `endpoint` (route template) and `method` that took `seconds`. */

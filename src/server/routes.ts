@@ -54,11 +54,6 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     for (const [key, value] of new URLSearchParams(ctx.rawQuery)) fromQuery[key] = key === 'limit' || key === 'k' || key === 'alpha' ? Number(value) : key === 'include_vectors' ? value === 'true' : value;
     return fromQuery;
   };
-  const countQuery = (type: 'vector' | 'hybrid', results: number, cached: boolean) => {
-    metrics?.queries.inc({ type });
-    metrics?.queryResults.observe({ type }, results);
-    if (engine.cacheEnabled) (cached ? metrics?.cacheHits : metrics?.cacheMisses)?.inc({ type });
-  };
   const snapshots = (): SnapshotService => {
     if (!deps.snapshots) throw new VecStoreError('not_implemented', 'snapshots: this server runs without a data directory');
     return deps.snapshots;
@@ -111,7 +106,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
         const body = jsonOrBinaryQuery(ctx);
         const q = parseVectorQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
         const answer = await engine.query(q);
-        countQuery('vector', answer.results.length, answer.cached);
+        metrics?.observeQuery('vector', answer.results.length, answer.cached);
         return { json: { results: answer.results, stats: answer.stats } };
       },
     },
@@ -121,7 +116,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
         const body = jsonOrBinaryQuery(ctx);
         const q = parseHybridQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
         const answer = await engine.hybridQuery(q);
-        countQuery('hybrid', answer.results.length, answer.cached);
+        metrics?.observeQuery('hybrid', answer.results.length, answer.cached);
         return { json: { results: answer.results, stats: answer.stats } };
       },
     },

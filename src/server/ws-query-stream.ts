@@ -81,9 +81,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       let answer: QueryAnswer & { cached: boolean };
       if (hybrid) answer = await engine.hybridQuery(parseHybridQuery(body, limits, vector));
       else answer = await engine.query(parseVectorQuery(body, limits, vector));
-      metrics?.queries.inc({ type });
-      metrics?.queryResults.observe({ type }, answer.results.length);
-      if (engine.cacheEnabled) (answer.cached ? metrics?.cacheHits : metrics?.cacheMisses)?.inc({ type });
+      metrics?.observeQuery(type, answer.results.length, answer.cached);
       const rid = withRequestId(requestId);
       const items: Outgoing[] = answer.results.map((r) => ({ message: JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...rid }) }));
       items.push({
