@@ -156,7 +156,7 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
     metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     metricsDirty = true;
   }
-  return { slots: heapSlots, distances: heapDistances, candidates, pruned, rowsScanned };
+  return { slots: heapSlots, distances: heapDistances, candidates, pruned };
 }
 
 // A max-heap by (distance, slot) stored in parallel typed arrays at offset `base`, so the worst kept row is at the top.

@@ -74,5 +74,4 @@ export interface ScanResult {
   candidates: Int32Array;
   /** Per query: candidates skipped because their sketch bound ruled them out (no distance computed). */
   pruned: Int32Array;
-  rowsScanned: number;
 }
