@@ -62,6 +62,12 @@ export interface HybridQuery extends VectorQuery {
   fusion: FusionMethod;
 }
 
+/** What applying a mutation did: for an upsert, whether each record was new; for a compaction, what it reclaimed. */
+export interface Applied {
+  outcomes: Array<'inserted' | 'updated'>;
+  compacted?: { removedCount: number; freedBytes: number };
+}
+
 /** A per-record failure inside a batch upsert. */
 export interface BatchError {
   index: number;
@@ -148,8 +154,8 @@ export class VecStoreEngine {
   /** Inserts or replaces one record; resolves once it is durable. */
   async upsert(record: RecordInput): Promise<'inserted' | 'updated'> {
     this.store.checkDimension(record.vector.length, 'vector');
-    const [outcome] = await this.commit({ type: 'upsert', records: [record] });
-    return outcome;
+    const { outcomes } = await this.commit({ type: 'upsert', records: [record] });
+    return outcomes[0];
   }
 
   /**
@@ -179,7 +185,7 @@ export class VecStoreEngine {
     let inserted = 0;
     let updated = 0;
     if (good.length > 0) {
-      for (const outcome of await this.commit({ type: 'upsert', records: good })) {
+      for (const outcome of (await this.commit({ type: 'upsert', records: good })).outcomes) {
         if (outcome === 'inserted') inserted++;
         else updated++;
       }
@@ -207,11 +213,11 @@ export class VecStoreEngine {
 
   /** Reclaims the slots of deleted and soft-deleted records while queries keep running. */
   async compact(): Promise<{ removedCount: number; freedBytes: number }> {
-    return (await this.commit({ type: 'compact' })) as { removedCount: number; freedBytes: number };
+    return (await this.commit({ type: 'compact' })).compacted!;
   }
 
   /** Logs, applies, then waits for durability: log order is apply order, and nothing is acknowledged early. */
-  private async commit(mutation: Mutation): Promise<ReturnType<VecStoreEngine['apply']>> {
+  private async commit(mutation: Mutation): Promise<Applied> {
     const durable = this.journal.write(mutation);
     const result = this.apply(mutation);
     await durable;
@@ -219,30 +225,32 @@ export class VecStoreEngine {
   }
 
   /** Applies a mutation to memory (live writes and log replay share this). */
-  apply(mutation: Mutation): Array<'inserted' | 'updated'> & { removedCount?: number; freedBytes?: number } {
+  apply(mutation: Mutation): Applied {
     switch (mutation.type) {
-      case 'upsert':
-        return mutation.records.map((r) => {
+      case 'upsert': {
+        const outcomes = mutation.records.map((r) => {
           const outcome = this.store.upsert(r.id, r.vector, r.metadata, r.text);
           this.textIndex.set(r.id, r.text ?? '');
           return outcome;
         });
+        return { outcomes };
+      }
       case 'delete':
         this.store.hardDelete(mutation.id);
         this.textIndex.remove(mutation.id);
-        return [];
+        return { outcomes: [] };
       case 'soft_delete':
         this.store.softDelete(mutation.id);
         this.textIndex.remove(mutation.id);
-        return [];
+        return { outcomes: [] };
       case 'restore': {
         this.store.restore(mutation.id);
         const record = this.store.getRecord(mutation.id);
         if (record?.text) this.textIndex.set(mutation.id, record.text);
-        return [];
+        return { outcomes: [] };
       }
       case 'compact':
-        return Object.assign([], this.store.compact());
+        return { outcomes: [], compacted: this.store.compact() };
     }
   }
 
@@ -338,12 +346,16 @@ export class VecStoreEngine {
     return { ...answer, cached: false };
   }
 
-  /** Runs a scan and resolves its slots to records; reruns if compaction swapped the layout underneath it. */
+  /**
+   * Runs a scan and resolves its slots to records. Reruns if compaction swapped the layout underneath it: slots (and a
+   * filter bitmap built over slots) mean nothing in another layout.
+   */
   private async search(query: Float32Array, k: number, filter: FilterPredicate | undefined) {
     for (;;) {
+      const bitmapVersion = this.store.layout().version;
       const bitmap = filter ? this.filterBitmap(filter) : undefined;
-      const outcome: SearchOutcome = await this.batcher.search({ query, k, filter: bitmap?.buffer });
-      if (outcome.layoutVersion !== this.store.layout().version && outcome.slots.length > 0) continue;
+      const outcome: SearchOutcome = await this.batcher.search({ query, k, filter: bitmap });
+      if (outcome.layoutVersion !== this.store.layout().version || (bitmap && outcome.layoutVersion !== bitmapVersion)) continue;
       const hits: Array<{ record: NonNullable<ReturnType<VectorStore['recordAtSlot']>>; distance: number }> = [];
       outcome.slots.forEach((slot, i) => {
         const record = this.store.recordAtSlot(slot);
@@ -355,14 +367,14 @@ export class VecStoreEngine {
   }
 
   /** Evaluates a filter over every active record (metadata lives on this thread) into a slot bitmap for the workers. */
-  private filterBitmap(filter: FilterPredicate): { buffer: SharedArrayBuffer } {
+  private filterBitmap(filter: FilterPredicate): SharedArrayBuffer {
     const words = Math.ceil(Math.max(1, this.store.slotCount) / 32);
     const buffer = new SharedArrayBuffer(words * 4);
     const bits = new Int32Array(buffer);
     for (const record of this.store.recordsInSlotOrder()) {
       if (!record.deleted && filter(record.metadata)) bits[record.slot >>> 5] |= 1 << (record.slot & 31);
     }
-    return { buffer };
+    return buffer;
   }
 
   private compileFilterOrThrow(source: string): FilterPredicate {
