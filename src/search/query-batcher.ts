@@ -145,9 +145,13 @@ export class QueryBatcher {
     const queryK = new Int32Array(queryCount);
     const filterIndex = new Int32Array(queryCount).fill(-1);
     const filters: SharedArrayBuffer[] = [];
+    const sketchWidth = this.options.sketchWidth();
+    const querySketches = new Float64Array(queryCount * sketchWidth);
+    let basisId = 0;
     let k = 1;
     batch.forEach((p, q) => {
       queries.set(p.request.query, q * dim);
+      if (sketchWidth > 0) basisId = this.options.sketchQuery(p.request.query, querySketches, q * sketchWidth);
       queryK[q] = p.request.k;
       k = Math.max(k, p.request.k);
       if (p.request.filter) {
@@ -156,10 +160,6 @@ export class QueryBatcher {
         filterIndex[q] = index;
       }
     });
-    const sketchWidth = this.options.sketchWidth();
-    const querySketches = new Float64Array(queryCount * sketchWidth);
-    let basisId = 0;
-    if (sketchWidth > 0) batch.forEach((p, q) => { basisId = this.options.sketchQuery(p.request.query, querySketches, q * sketchWidth); });
     return { metric: this.options.metric, dim, k, queries, queryCount, queryK, filterIndex, filters, basisId, querySketches, sketchWidth };
   }
 }

@@ -141,7 +141,7 @@ export class VectorStore {
       this.retireSlot(previous.slot);
       if (previous.deleted) this.softDeleted--;
     }
-    if (!this.sketcher && this.slotsUsed >= SKETCH_SAMPLE_ROWS) this.buildSketches();
+    this.sketchOnceEnoughRows();
     this.generation++;
     return previous ? 'updated' : 'inserted';
   }
@@ -216,7 +216,7 @@ export class VectorStore {
         record.slot = slot;
         this.slotIds[slot] = record.id;
       }
-      if (this.slotsUsed >= SKETCH_SAMPLE_ROWS) this.buildSketches();
+      this.sketchOnceEnoughRows();
     }
     this.generation++;
     this.listener?.replaced(previous);
@@ -275,7 +275,7 @@ export class VectorStore {
       }
     }
     this.slotsUsed = total;
-    if (total >= SKETCH_SAMPLE_ROWS) this.buildSketches();
+    this.sketchOnceEnoughRows();
     this.generation++;
   }
 
@@ -363,8 +363,8 @@ export class VectorStore {
   }
 
   /**
-   * The sketch of a query for the current basis, made when its batch is dispatched (so it always matches the
-   * segments of that batch's layout); undefined while rows are not sketched.
+   * Writes the sketch of a query for the current basis, made when its batch is dispatched (so it always matches the
+   * segments of that batch's layout), and returns the basis id; 0 (nothing written) while rows are not sketched.
    */
   sketchQuery(query: Float32Array, out: Float64Array, offset: number): number {
     if (!this.sketcher) return 0;
@@ -385,6 +385,11 @@ export class VectorStore {
     seg.sketches.set(this.sketchScratch.subarray(0, width), row * width);
   }
 
+  /** Builds the sketches the first time the layout holds enough rows, for dimensions that have sketches at all. */
+  private sketchOnceEnoughRows(): void {
+    if (!this.sketcher && this.slotsUsed >= SKETCH_SAMPLE_ROWS && this.sketchWidth > 0) this.buildSketches();
+  }
+
   /**
    * Finds a basis in a sample of the rows, sketches every row, and only then marks each segment's sketches valid:
    * a scan running meanwhile sees the old header and reads no half-written sketch.
@@ -392,7 +397,6 @@ export class VectorStore {
   private buildSketches(): void {
     const dim = this.dim!;
     const m = sketchDimFor(dim);
-    if (m === 0) return;
     const stride = Math.max(1, Math.floor(this.slotsUsed / SKETCH_SAMPLE_ROWS));
     const sample: Float32Array[] = [];
     for (let slot = 0; slot < this.slotsUsed && sample.length < SKETCH_SAMPLE_ROWS; slot += stride) {
@@ -406,13 +410,14 @@ export class VectorStore {
     const block = 1024;
     const rows = new Float32Array(block * dim);
     const sketches = new Float32Array(block * width);
-    for (let first = 0; first < this.slotsUsed; first += block) {
+    for (let first = 0; first < this.slotsUsed; ) {
+      // A block never crosses a segment boundary, so it is one contiguous copy each way.
       const count = Math.min(block, this.slotsUsed - first, this.rowsPerSegment - (first % this.rowsPerSegment));
       const { seg, row } = this.locate(first);
       rows.set(seg.data.subarray(row * dim, (row + count) * dim));
       for (let i = 0; i < count; i++) this.sketcher.sketch(rows.subarray(i * dim, (i + 1) * dim), sketches, i * width);
       seg.sketches.set(sketches.subarray(0, count * width), row * width);
-      if (count < block) first -= block - count;
+      first += count;
     }
     for (const seg of this.segments) Atomics.store(seg.header, 0, this.sketcher.id);
   }
