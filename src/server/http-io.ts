@@ -89,7 +89,7 @@ export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseSta
         return;
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.
-      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      chunks.push(Buffer.from(new Uint8Array(chunk)));
       if (isLast) {
         settled = true;
         resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
