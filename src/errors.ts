@@ -4,6 +4,8 @@
 export const ERROR_CATALOGUE = {
   validation: 400,
   invalid_json: 400,
+  /** A batch body sent as an Arrow IPC stream that cannot be read (truncated, malformed, missing columns). */
+  invalid_arrow: 400,
   invalid_filter: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -51,11 +53,11 @@ export class VecStoreError extends Error {
 }
 
 /**
- * The `error_type` label of `vecstore_errors_total` for a code: malformed JSON and bad filters are `validation` errors,
+ * The `error_type` label of `vecstore_errors_total` for a code: malformed JSON or Arrow and bad filters are `validation` errors,
  * unknown routes are `not_found`; every other code is its own type.
  */
 export function errorType(code: ErrorCode): string {
   if (code === 'route_not_found') return 'not_found';
-  if (code === 'invalid_json' || code === 'invalid_filter') return 'validation';
+  if (code === 'invalid_json' || code === 'invalid_arrow' || code === 'invalid_filter') return 'validation';
   return code;
 }

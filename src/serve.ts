@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './logger.js';
 import { startServer, uwsIsNative } from './server/app.js';
 import { simsimdIsNative } from './distance/simsimd-native.js';
 import { Durability, parseFsyncPolicy } from './engine/durability.js';
+import { ParsePool } from './ingest/parse-pool.js';
 
 /** Everything `vecstore serve` can be told. */
 export interface ServeConfig {
@@ -56,6 +57,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
   }
   let durability: Durability | undefined;
   let loaded = false;
+  const parser = new ParsePool();
   const server = await startServer({
     host: config.host,
     port: config.port,
@@ -69,6 +71,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
       listSnapshots: () => durability!.listSnapshots(),
       restoreSnapshot: (name) => durability!.restoreSnapshot(name),
     },
+    parser,
     logger,
     isReady: () => loaded && engine.workersReady,
   });
@@ -79,6 +82,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     logger.error({ dataDir: config.dataDir }, `cannot open the data directory: ${(err as Error).message}`);
     logger.flush?.();
     await server.stop(0);
+    await parser.close();
     await engine.close();
     process.exit(1);
   }
@@ -97,6 +101,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     await server.stop();
     // Acknowledged writes are already durable under the fsync policy; close() fsyncs the rest and releases the lock.
     await durability?.close();
+    await parser.close();
     await engine.close();
     logger.info({}, 'stopped');
     logger.flush?.();

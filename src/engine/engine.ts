@@ -10,7 +10,8 @@ import { compileFilter, type FilterPredicate } from './filter.js';
 import { TextIndex } from './text-index.js';
 import { QueryCache } from './query-cache.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
-import { parseRecord, type RecordInput } from './record-validation.js';
+import { validateBatch, type BatchError, type RecordInput, type ValidatedBatch } from './record-validation.js';
+import { IdOrder } from './id-order.js';
 import { NO_JOURNAL, type Journal, type Mutation } from './mutation.js';
 
 export interface EngineOptions {
@@ -56,6 +57,24 @@ export interface VectorQuery {
   includeVectors?: boolean;
 }
 
+/** A page request of a scroll through every record in id order. */
+export interface ScrollRequest {
+  filter?: string;
+  limit: number;
+  /** The last id of the previous page (undefined for the first page). */
+  after?: string;
+  includeVectors?: boolean;
+  includeText?: boolean;
+}
+
+/** One record of a scroll page. */
+export interface ScrolledRecord {
+  id: string;
+  metadata: Metadata;
+  vector?: number[];
+  text?: string;
+}
+
 export interface HybridQuery extends VectorQuery {
   textQuery: string;
   alpha: number;
@@ -68,12 +87,13 @@ export interface Applied {
   compacted?: { removedCount: number; freedBytes: number };
 }
 
-/** A per-record failure inside a batch upsert. */
-export interface BatchError {
-  index: number;
-  id?: string;
-  error: string;
-  code: string;
+export type { BatchError } from './record-validation.js';
+
+/** The answer of a batch upsert: counts of new and replaced records, and each bad record's error. */
+export interface BatchOutcome {
+  inserted: number;
+  updated: number;
+  errors: BatchError[];
 }
 
 /** The store, its text index, the scan pool and the query cache behind one API. */
@@ -85,6 +105,7 @@ export class VecStoreEngine {
   private readonly batcher: QueryBatcher;
   private readonly cache: QueryCache<QueryAnswer>;
   private journal: Journal = NO_JOURNAL;
+  private readonly idOrder: IdOrder;
 
   constructor(options: EngineOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -108,6 +129,7 @@ export class VecStoreEngine {
       sketchWidth: () => this.store.sketchWidth,
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
     });
+    this.idOrder = new IdOrder(this.store);
     this.store.listener = {
       created: (segments) => this.pool.announce(segments),
       replaced: (previous) => this.batcher.whenLayoutIdle(previous.version, () => this.pool.drop(previous.segmentIds)),
@@ -161,27 +183,27 @@ export class VecStoreEngine {
   /**
    * Validates each record on its own; the good ones are written as one logged batch, the bad ones are reported by index.
    */
-  async batchUpsert(records: unknown[]): Promise<{ inserted: number; updated: number; errors: BatchError[] }> {
-    if (records.length > this.limits.maxBatchRecords) {
-      throw new VecStoreError('batch_too_large', `records: ${records.length} records is over the limit of ${this.limits.maxBatchRecords}`);
+  async batchUpsert(records: unknown[]): Promise<BatchOutcome> {
+    return this.batchUpsertValidated(validateBatch(records.length, (i) => records[i], this.limits, this.store.dimension));
+  }
+
+  /**
+   * Writes a batch validated elsewhere (a parse worker) as one logged mutation. The store's dimension may have been fixed
+   * by another batch since the validation ran, so good records are checked against it once more.
+   */
+  async batchUpsertValidated(batch: ValidatedBatch): Promise<BatchOutcome> {
+    const errors = [...batch.errors];
+    let good = batch.records;
+    const dim = this.store.dimension;
+    if (dim !== undefined && good.some((r) => r.vector.length !== dim)) {
+      good = [];
+      batch.records.forEach((r, i) => {
+        const index = batch.indexes[i];
+        if (r.vector.length === dim) good.push(r);
+        else errors.push({ index, id: r.id, error: `records[${index}].vector: expected ${dim} dimensions, got ${r.vector.length}`, code: 'dimension_mismatch' });
+      });
+      errors.sort((a, b) => a.index - b.index);
     }
-    const good: RecordInput[] = [];
-    const errors: BatchError[] = [];
-    let batchDim = this.store.dimension;
-    records.forEach((raw, index) => {
-      try {
-        const record = parseRecord(raw, `records[${index}]`, this.limits);
-        batchDim ??= record.vector.length;
-        if (record.vector.length !== batchDim) {
-          throw new VecStoreError('dimension_mismatch', `records[${index}].vector: expected ${batchDim} dimensions, got ${record.vector.length}`);
-        }
-        good.push(record);
-      } catch (err) {
-        if (!(err instanceof VecStoreError)) throw err;
-        const id = (raw as { id?: unknown } | null)?.id;
-        errors.push({ index, ...(typeof id === 'string' ? { id } : {}), error: err.message, code: err.code });
-      }
-    });
     let inserted = 0;
     let updated = 0;
     if (good.length > 0) {
@@ -364,6 +386,22 @@ export class VecStoreEngine {
       });
       return { hits, candidates: outcome.candidates, pruned: outcome.pruned };
     }
+  }
+
+  /**
+   * A page of every active (not soft-deleted) record matching the filter, in id order after `after`; `last` is the id
+   * to continue after, or null when nothing more matched.
+   */
+  scroll(request: ScrollRequest): { records: ScrolledRecord[]; last: string | null } {
+    const filter = request.filter !== undefined ? this.compileFilterOrThrow(request.filter) : undefined;
+    const page = this.idOrder.page(request.after, request.limit, (r) => !r.deleted && (filter === undefined || filter(r.metadata)));
+    const records = page.records.map((r) => {
+      const out: ScrolledRecord = { id: r.id, metadata: r.metadata ?? {} };
+      if (request.includeVectors) out.vector = Array.from(this.store.vectorAt(r.slot));
+      if (request.includeText && r.text !== undefined) out.text = r.text;
+      return out;
+    });
+    return { records, last: page.more ? page.records[page.records.length - 1].id : null };
   }
 
   /** Evaluates a filter over every active record (metadata lives on this thread) into a slot bitmap for the workers. */

@@ -91,6 +91,53 @@ export function parseRecord(value: unknown, field: string, limits: Limits): Reco
   };
 }
 
+/** A per-record failure inside a batch upsert. */
+export interface BatchError {
+  index: number;
+  id?: string;
+  error: string;
+  code: string;
+}
+
+/** A batch after validation: the good records (with their index in the request) and the bad ones' errors. */
+export interface ValidatedBatch {
+  records: RecordInput[];
+  /** Per good record, its index in the request (errors and answers name records by index). */
+  indexes: number[];
+  errors: BatchError[];
+}
+
+/**
+ * Validates each record of a batch on its own (the JSON form, the Arrow form and the parse workers all come through
+ * here). `rowAt(i)` yields the raw record and may itself throw a VecStoreError for a row it cannot even build; every
+ * good record must have the dimension of the store (or, for an empty store, of the batch's first good record).
+ */
+export function validateBatch(count: number, rowAt: (index: number) => unknown, limits: Limits, dimension: number | undefined): ValidatedBatch {
+  if (count > limits.maxBatchRecords) {
+    throw new VecStoreError('batch_too_large', `records: ${count} records is over the limit of ${limits.maxBatchRecords}`);
+  }
+  const out: ValidatedBatch = { records: [], indexes: [], errors: [] };
+  let batchDim = dimension;
+  for (let index = 0; index < count; index++) {
+    let raw: unknown;
+    try {
+      raw = rowAt(index);
+      const record = parseRecord(raw, `records[${index}]`, limits);
+      batchDim ??= record.vector.length;
+      if (record.vector.length !== batchDim) {
+        throw new VecStoreError('dimension_mismatch', `records[${index}].vector: expected ${batchDim} dimensions, got ${record.vector.length}`);
+      }
+      out.records.push(record);
+      out.indexes.push(index);
+    } catch (err) {
+      if (!(err instanceof VecStoreError)) throw err;
+      const id = (raw as { id?: unknown } | null | undefined)?.id;
+      out.errors.push({ index, ...(typeof id === 'string' ? { id } : {}), error: err.message, code: err.code });
+    }
+  }
+  return out;
+}
+
 /** `limit` (or its alias `k`): a positive integer within the limit; `fallback` when both are absent. */
 export function parseK(body: Record<string, unknown>, limits: Limits, fallback = 10): number {
   const field = body.limit !== undefined ? 'limit' : 'k';

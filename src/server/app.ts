@@ -10,6 +10,7 @@ import { readBody, writeAnswer, type ResponseState } from './http-io.js';
 import { Router, UNKNOWN_ENDPOINT } from './router.js';
 import { buildRoutes, type HttpMethod, type RouteAnswer } from './routes.js';
 import type { SnapshotService } from './snapshot-service.js';
+import type { ParsePool } from '../ingest/parse-pool.js';
 import { registerQueryStream } from './ws-query-stream.js';
 
 export interface ServerOptions extends AuthConfig {
@@ -20,6 +21,8 @@ export interface ServerOptions extends AuthConfig {
   engine: VecStoreEngine;
   metrics: VecStoreMetrics | undefined;
   snapshots: SnapshotService | undefined;
+  /** Parses large and Arrow batch bodies in worker threads (inline without it). */
+  parser?: ParsePool;
   logger: Logger;
   isReady(): boolean;
 }
@@ -43,7 +46,7 @@ export function uwsIsNative(): boolean {
 export function startServer(options: ServerOptions): Promise<RunningServer> {
   const { engine, metrics, logger } = options;
   const auth = new Authenticator(options);
-  const router = new Router(buildRoutes({ engine, metrics, snapshots: options.snapshots, isReady: options.isReady }));
+  const router = new Router(buildRoutes({ engine, metrics, snapshots: options.snapshots, parser: options.parser, isReady: options.isReady }));
   const app = uWS.App();
   let inFlight = 0;
   let stopping = false;

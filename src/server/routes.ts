@@ -5,6 +5,10 @@ import { isPlainObject, parseId, parseRecord } from '../engine/record-validation
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import { parseBinaryVector, parseJsonObject } from './http-io.js';
 import { parseHybridQuery, parseVectorQuery } from './query-request.js';
+import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
+import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
+import { validateBatchBody } from '../ingest/batch-body.js';
+import type { ParsePool } from '../ingest/parse-pool.js';
 import type { SnapshotService } from './snapshot-service.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'HEAD' | 'OPTIONS';
@@ -40,6 +44,8 @@ export interface RouteDependencies {
   engine: VecStoreEngine;
   metrics: VecStoreMetrics | undefined;
   snapshots: SnapshotService | undefined;
+  /** Parses large and Arrow batch bodies off the front thread (inline without it). */
+  parser?: ParsePool;
   isReady(): boolean;
 }
 
@@ -92,12 +98,22 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     {
       method: 'POST', path: '/v1/batch-upsert', writes: true,
       handler: async (ctx) => {
-        const body = parseJsonObject(ctx.body);
-        if (!Array.isArray(body.records)) throw new VecStoreError('validation', 'records: must be an array of {id, vector, metadata?, text?}');
-        const outcome = await engine.batchUpsert(body.records);
+        // JSON `{records: [...]}` or an Arrow IPC stream of columns id, vector, metadata?, text?: the same answer either way.
+        const format = ctx.contentType.startsWith(ARROW_STREAM_TYPE) ? 'arrow' : 'json';
+        const batch = deps.parser
+          ? await deps.parser.parse(format, ctx.body, limits, engine.dimension)
+          : validateBatchBody(format, ctx.body, limits, engine.dimension);
+        const outcome = await engine.batchUpsertValidated(batch);
         metrics?.upserts.inc({ batch: 'batch' });
         for (const e of outcome.errors) metrics?.errors.inc({ error_type: errorType(e.code as ErrorCode) });
         return { json: outcome };
+      },
+    },
+    {
+      method: 'POST', path: '/v1/scroll', writes: false,
+      handler: (ctx) => {
+        const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
+        return { json: scrollAnswer(engine.scroll(parseScrollRequest(body, limits))) };
       },
     },
     {

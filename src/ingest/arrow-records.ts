@@ -1,0 +1,140 @@
+// Reads an Apache Arrow IPC stream (apache-arrow) as raw batch records {id, vector, metadata?, text?} for validation.
+import { DataType, tableFromIPC, type Data, type Table, type Vector } from 'apache-arrow';
+import { VecStoreError } from '../errors.js';
+
+/** The media type of an Arrow IPC stream (what pyarrow, Polars and DuckDB write). */
+export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
+
+/** The rows of a decoded stream: `rowAt(i)` builds record i lazily and may throw a per-record VecStoreError. */
+export interface ArrowRows {
+  count: number;
+  rowAt(index: number): unknown;
+}
+
+/** The end-of-stream marker: continuation token 0xFFFFFFFF then a zero length. */
+const EOS = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+
+/**
+ * Decodes a complete IPC stream. The stream must end with its end-of-stream marker: a stream cut off between two
+ * messages is otherwise indistinguishable from a shorter valid one, and a truncated upload must write nothing.
+ */
+export function decodeArrowStream(bytes: Uint8Array): ArrowRows {
+  if (bytes.length < EOS.length || EOS.some((b, i) => bytes[bytes.length - EOS.length + i] !== b)) {
+    throw new VecStoreError('invalid_arrow', 'body: the Arrow IPC stream does not end with its end-of-stream marker (truncated upload?)');
+  }
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (err) {
+    throw new VecStoreError('invalid_arrow', `body: malformed Arrow IPC stream (${(err as Error).message})`);
+  }
+  if (table.schema.fields.length === 0) throw new VecStoreError('invalid_arrow', 'body: the Arrow IPC stream has no schema');
+  return arrowTableRows(table);
+}
+
+/** The rows of an Arrow table with columns `id`, `vector`, and optionally `metadata` and `text`. */
+export function arrowTableRows(table: Table, columns: { id?: string; vector?: string; metadata?: string; text?: string } = {}): ArrowRows {
+  const idName = columns.id ?? 'id';
+  const vectorName = columns.vector ?? 'vector';
+  const id = table.getChild(idName);
+  const vector = table.getChild(vectorName);
+  if (!id) throw new VecStoreError('invalid_arrow', `${idName}: the Arrow stream has no "${idName}" column`);
+  if (!vector) throw new VecStoreError('invalid_arrow', `${vectorName}: the Arrow stream has no "${vectorName}" column`);
+  if (!DataType.isUtf8(id.type) && !DataType.isLargeUtf8(id.type) && !DataType.isInt(id.type)) {
+    throw new VecStoreError('invalid_arrow', `${idName}: must be a utf8 (or integer) column, got ${String(id.type)}`);
+  }
+  if (!DataType.isFixedSizeList(vector.type) && !DataType.isList(vector.type) && !DataType.isLargeList(vector.type)) {
+    throw new VecStoreError('invalid_arrow', `${vectorName}: must be a fixed-size list (or list) of float32 or float64, got ${String(vector.type)}`);
+  }
+  const metadata = table.getChild(columns.metadata ?? 'metadata');
+  const text = table.getChild(columns.text ?? 'text');
+  const vectorAt = vectorReader(vector);
+  return {
+    count: table.numRows,
+    rowAt(index) {
+      const rawId = id.get(index);
+      return {
+        id: typeof rawId === 'bigint' || typeof rawId === 'number' ? String(rawId) : rawId,
+        vector: vectorAt(index),
+        metadata: metadata ? metadataAt(metadata, index) : undefined,
+        text: text ? text.get(index) : undefined,
+      };
+    },
+  };
+}
+
+/**
+ * Row i's vector, read straight from the column's buffers: a Float32Array view for float32 without nulls (validated
+ * and copied later), plain numbers otherwise, so the usual validation reports nulls, non-finite and float32 overflow.
+ */
+function vectorReader(column: Vector): (index: number) => unknown {
+  const chunks = column.data as Data[];
+  const starts: number[] = [];
+  let total = 0;
+  for (const chunk of chunks) {
+    starts.push(total);
+    total += chunk.length;
+  }
+  return (index) => {
+    let c = chunks.length - 1;
+    while (c > 0 && starts[c] > index) c--;
+    const data = chunks[c];
+    const row = index - starts[c];
+    if (!isValid(data, row)) return null;
+    const child = data.children[0];
+    let begin: number;
+    let end: number;
+    if (DataType.isFixedSizeList(data.type)) {
+      const size = data.type.listSize;
+      begin = (data.offset + row) * size;
+      end = begin + size;
+    } else {
+      const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+      begin = Number(offsets[data.offset + row]);
+      end = Number(offsets[data.offset + row + 1]);
+    }
+    const values = child.values as ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> };
+    if (values instanceof Float32Array && child.nullCount === 0) return values.subarray(child.offset + begin, child.offset + end);
+    const out: unknown[] = new Array(end - begin);
+    for (let i = begin; i < end; i++) out[i - begin] = isValid(child, i) ? toNumber(values[child.offset + i]) : null;
+    return out;
+  };
+}
+
+function isValid(data: Data, row: number): boolean {
+  if (data.nullCount === 0 || !data.nullBitmap || data.nullBitmap.length === 0) return true;
+  const bit = data.offset + row;
+  return (data.nullBitmap[bit >> 3] & (1 << (bit & 7))) !== 0;
+}
+
+function toNumber(v: number | bigint): number {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+/** Metadata of row i: a utf8 column holds JSON text, a struct column holds the object itself. */
+function metadataAt(column: Vector, index: number): unknown {
+  const value: unknown = column.get(index);
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') {
+    try {
+      return JSON.parse(value);
+    } catch (err) {
+      throw new VecStoreError('validation', `records[${index}].metadata: the metadata column holds JSON text, and this row's is malformed (${(err as Error).message})`);
+    }
+  }
+  return plainValue(value);
+}
+
+/** Arrow row values as plain JSON data: structs and lists through their toJSON, 64-bit integers as numbers. */
+function plainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number | bigint>, toNumber);
+  if (Array.isArray(value)) return value.map(plainValue);
+  const json = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof json === 'function') return plainValue(json.call(value));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plainValue(v);
+  return out;
+}
