@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `vecstore` command: `serve` runs the server, `bench` runs the benchmarks.
+// The `vecstore` command: `serve` runs the server, `import`/`export` move data in and out, `bench` runs the benchmarks.
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,67 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     limits,
   });
 });
+
+function columnList(value: string): string[] {
+  const names = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (names.length === 0) throw new InvalidArgumentError('must name at least one column.');
+  return names;
+}
+
+program
+  .command('import')
+  .description('load a .parquet, .arrow/.feather, .jsonl, .npy or .fvecs/.bvecs file into a running server (Arrow batches)')
+  .argument('<file>', 'the file to load (format by extension)')
+  .requiredOption('--url <url>', 'the server, e.g. http://localhost:8080')
+  .option('--collection <name>', 'the collection to load into (default: the default collection)')
+  .addOption(new Option('--api-key <key>', 'API key with write access').env('VECSTORE_API_KEY'))
+  .option('--id-column <name>', 'column (or JSONL key) holding the id', 'id')
+  .option('--vector-column <name>', 'column holding the vector', 'vector')
+  .option('--text-column <name>', 'column holding the text for keyword search (default: "text" when the file has one)')
+  .option('--metadata-columns <a,b,c>', 'columns gathered into each record\'s metadata (default: a "metadata" column, object or JSON text)', columnList)
+  .option('--batch-size <rows>', 'rows per request (at most the server\'s --max-batch)', integer(1), 5000)
+  .option('--concurrency <n>', 'requests in flight', integer(1), 2)
+  .option('--resume', 'skip rows whose id the collection already holds (continue an interrupted import)')
+  .option('--strict', 'stop at the first bad row instead of reporting it and going on')
+  .action(async (file: string, o: Record<string, unknown>) => {
+    const { runImport, StrictImportError } = await import('./tools/import-command.js');
+    try {
+      const s = await runImport({
+        file,
+        url: o.url as string,
+        collection: o.collection as string | undefined,
+        apiKey: o.apiKey as string | undefined,
+        names: { id: o.idColumn as string, vector: o.vectorColumn as string, text: o.textColumn as string, metadata: o.metadataColumns as string[] | undefined },
+        batchSize: o.batchSize as number,
+        concurrency: o.concurrency as number,
+        resume: o.resume === true,
+        strict: o.strict === true,
+      });
+      console.log(`imported ${s.rows} rows in ${s.seconds.toFixed(1)} s (${Math.round(s.rows / s.seconds)} rows/s): ${s.inserted} inserted, ${s.updated} updated, ${s.skipped} skipped (--resume), ${s.bad} bad`);
+    } catch (err) {
+      console.error(`import: ${(err as Error).message}`);
+      process.exitCode = err instanceof StrictImportError ? 1 : 2;
+    }
+  });
+
+program
+  .command('export')
+  .description('write every record of a running server (id, vector, metadata, text) to a .parquet or .jsonl file')
+  .requiredOption('--url <url>', 'the server, e.g. http://localhost:8080')
+  .requiredOption('--out <file>', 'the file to write (.parquet or .jsonl)')
+  .option('--collection <name>', 'the collection to export (default: the default collection)')
+  .addOption(new Option('--api-key <key>', 'API key').env('VECSTORE_API_KEY'))
+  .option('--page-size <records>', 'records per scroll request', integer(1), 1000)
+  .action(async (o: Record<string, unknown>) => {
+    const { runExport } = await import('./tools/export-command.js');
+    try {
+      const s = await runExport({ url: o.url as string, collection: o.collection as string | undefined, apiKey: o.apiKey as string | undefined, out: o.out as string, pageSize: o.pageSize as number });
+      console.log(`exported ${s.records} records to ${o.out as string} in ${s.seconds.toFixed(1)} s`);
+    } catch (err) {
+      console.error(`export: ${(err as Error).message}`);
+      process.exitCode = 2;
+    }
+  });
 
 const bench = program.command('bench').description('benchmarks: micro-benchmarks, load runs against a server, side-by-side comparisons');
 bench

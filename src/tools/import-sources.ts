@@ -1,0 +1,318 @@
+// The files `vecstore import` reads (.parquet, .arrow/.feather, .jsonl, .npy, .fvecs/.bvecs) as batches of rows to send.
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { tableFromIPC, type Table } from 'apache-arrow';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
+import { DatasetError, readVectors } from '../io/vector-files.js';
+
+/** Which columns (or JSONL keys) hold what; absent names mean `id`, `vector`, `metadata`, `text`. */
+export interface ColumnNames {
+  id?: string;
+  vector?: string;
+  text?: string;
+  /** Columns gathered into the metadata object; without them a `metadata` column (object or JSON text) is used. */
+  metadata?: string[];
+}
+
+/** A row the file holds but that cannot be sent (no id, no vector, ragged vector, bad JSON): reported by row number. */
+export interface RejectedRow {
+  row: number;
+  id?: string;
+  error: string;
+}
+
+/** Rows as columns, vectors back to back: sent as an Arrow stream. */
+export interface ColumnRows {
+  kind: 'columns';
+  /** File row number (from 1) of each row. */
+  rows: number[];
+  ids: string[];
+  dimension: number;
+  vectors: Float32Array;
+  metadata?: Array<Record<string, unknown> | undefined>;
+  texts?: Array<string | undefined>;
+  rejected: RejectedRow[];
+}
+
+/** JSONL rows as records: sent as JSON so the server validates them exactly as it validates any JSON batch. */
+export interface JsonRows {
+  kind: 'json';
+  rows: number[];
+  records: Array<{ id?: unknown; vector?: unknown; metadata?: unknown; text?: unknown }>;
+  rejected: RejectedRow[];
+}
+
+export type ImportRows = ColumnRows | JsonRows;
+
+/** An opened file: its row count when known up front, and its rows in batches. */
+export interface ImportSource {
+  total: number | undefined;
+  batches(size: number): AsyncIterable<ImportRows>;
+}
+
+export const IMPORT_EXTENSIONS = ['.parquet', '.arrow', '.feather', '.jsonl', '.npy', '.fvecs', '.bvecs'];
+
+/** Opens a file by its extension. Throws a DatasetError (one line naming the file) for what cannot be read at all. */
+export async function openImportSource(file: string, names: ColumnNames): Promise<ImportSource> {
+  const ext = path.extname(file).toLowerCase();
+  if (!fs.existsSync(file)) throw new DatasetError(file, 'no such file');
+  switch (ext) {
+    case '.parquet':
+      return openParquet(file, names);
+    case '.arrow':
+    case '.feather':
+      return openArrowFile(file, names);
+    case '.jsonl':
+      return openJsonl(file, names);
+    case '.npy':
+    case '.fvecs':
+    case '.bvecs':
+      return openVectorFile(file);
+    default:
+      throw new DatasetError(file, `unknown extension '${ext}' (expected one of ${IMPORT_EXTENSIONS.join(', ')})`);
+  }
+}
+
+/** Collects rows (objects keyed by column name) into a column batch, rejecting the rows that cannot be represented. */
+export class ColumnBatchBuilder {
+  private readonly names: Required<Omit<ColumnNames, 'metadata'>> & { metadata: string[] | undefined };
+  private out!: ColumnRows;
+  /** Vector values so far, grown by doubling (a batch's size is not known until it is taken). */
+  private values = new Float32Array(0);
+  private used = 0;
+
+  constructor(names: ColumnNames, private readonly hasText: boolean, private readonly hasMetadata: boolean) {
+    this.names = { id: names.id ?? 'id', vector: names.vector ?? 'vector', text: names.text ?? 'text', metadata: names.metadata };
+    this.reset();
+  }
+
+  private reset(): void {
+    this.out = { kind: 'columns', rows: [], ids: [], dimension: 0, vectors: new Float32Array(0), rejected: [] };
+    if (this.hasMetadata) this.out.metadata = [];
+    if (this.hasText) this.out.texts = [];
+    this.values = new Float32Array(0);
+    this.used = 0;
+  }
+
+  get size(): number {
+    return this.out.rows.length + this.out.rejected.length;
+  }
+
+  add(row: number, record: Record<string, unknown>): void {
+    const rawId = plainValue(record[this.names.id]);
+    const id = typeof rawId === 'number' ? String(rawId) : rawId;
+    const reject = (error: string): void => {
+      this.out.rejected.push({ row, ...(typeof id === 'string' ? { id } : {}), error });
+    };
+    if (typeof id !== 'string') return reject(`${this.names.id}: missing or not a string`);
+    const vector = record[this.names.vector];
+    if (vector === null || vector === undefined || typeof vector !== 'object' || typeof (vector as ArrayLike<unknown>).length !== 'number') {
+      return reject(`${this.names.vector}: missing or not a list of numbers`);
+    }
+    const list = vector as ArrayLike<unknown>;
+    if (this.out.rows.length === 0) this.out.dimension = list.length;
+    if (list.length !== this.out.dimension) return reject(`${this.names.vector}: expected ${this.out.dimension} dimensions, got ${list.length}`);
+    for (let i = 0; i < list.length; i++) {
+      if (typeof list[i] !== 'number') return reject(`${this.names.vector}[${i}]: must be a number, got ${list[i] === null ? 'null' : typeof list[i]}`);
+    }
+    let metadata: Record<string, unknown> | undefined;
+    if (this.hasMetadata) {
+      try {
+        metadata = this.metadataOf(record);
+      } catch (err) {
+        return reject((err as Error).message);
+      }
+    }
+    if (this.used + list.length > this.values.length) {
+      const grown = new Float32Array(Math.max(1024, 2 * (this.used + list.length)));
+      grown.set(this.values.subarray(0, this.used));
+      this.values = grown;
+    }
+    for (let i = 0; i < list.length; i++) this.values[this.used + i] = list[i] as number;
+    this.used += list.length;
+    this.out.rows.push(row);
+    this.out.ids.push(id);
+    this.out.metadata?.push(metadata);
+    const text = record[this.names.text];
+    this.out.texts?.push(typeof text === 'string' ? text : undefined);
+  }
+
+  private metadataOf(record: Record<string, unknown>): Record<string, unknown> | undefined {
+    if (this.names.metadata) {
+      const out: Record<string, unknown> = {};
+      for (const name of this.names.metadata) if (record[name] !== undefined) out[name] = plainValue(record[name]);
+      return out;
+    }
+    const value = record.metadata;
+    if (value === null || value === undefined) return undefined;
+    if (typeof value === 'string') {
+      try {
+        return JSON.parse(value) as Record<string, unknown>;
+      } catch {
+        throw new Error('metadata: not valid JSON text');
+      }
+    }
+    return plainValue(value) as Record<string, unknown>;
+  }
+
+  /** The batch so far, and a fresh one started. */
+  take(): ColumnRows {
+    const out = this.out;
+    out.vectors = this.values.subarray(0, this.used);
+    this.reset();
+    return out;
+  }
+}
+
+/** Column values as plain JSON data: 64-bit integers as numbers, typed arrays as arrays. */
+function plainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  if (Array.isArray(value)) return value.map(plainValue);
+  const json = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof json === 'function') return plainValue(json.call(value));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plainValue(v);
+  return out;
+}
+
+function checkColumns(file: string, available: string[], names: ColumnNames): { hasText: boolean; hasMetadata: boolean } {
+  for (const [flag, name] of [['--id-column', names.id ?? 'id'], ['--vector-column', names.vector ?? 'vector']] as const) {
+    if (!available.includes(name)) throw new DatasetError(file, `no column "${name}" (${flag}); columns: ${available.join(', ')}`);
+  }
+  for (const name of names.metadata ?? []) if (!available.includes(name)) throw new DatasetError(file, `no column "${name}" (--metadata-columns); columns: ${available.join(', ')}`);
+  if (names.text !== undefined && !available.includes(names.text)) throw new DatasetError(file, `no column "${names.text}" (--text-column)`);
+  return { hasText: available.includes(names.text ?? 'text'), hasMetadata: names.metadata !== undefined || available.includes('metadata') };
+}
+
+async function openParquet(file: string, names: ColumnNames): Promise<ImportSource> {
+  const buffer = await asyncBufferFromFile(file);
+  let metadata;
+  try {
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (err) {
+    throw new DatasetError(file, `not a readable Parquet file (${(err as Error).message})`);
+  }
+  const available = parquetSchema(metadata).children.map((c) => c.element.name);
+  const { hasText, hasMetadata } = checkColumns(file, available, names);
+  const columns = [...new Set([names.id ?? 'id', names.vector ?? 'vector', ...(hasText ? [names.text ?? 'text'] : []), ...(names.metadata ?? (hasMetadata ? ['metadata'] : []))])];
+  const total = Number(metadata.num_rows);
+  return {
+    total,
+    async *batches(size) {
+      const builder = new ColumnBatchBuilder(names, hasText, hasMetadata);
+      for (let start = 0; start < total; start += size) {
+        const end = Math.min(total, start + size);
+        let rows: Array<Record<string, unknown>> = [];
+        await parquetRead({ file: buffer, metadata, columns, rowStart: start, rowEnd: end, rowFormat: 'object', onComplete: (data) => { rows = data; } });
+        rows.forEach((r, i) => builder.add(start + i + 1, r));
+        yield builder.take();
+      }
+    },
+  };
+}
+
+async function openArrowFile(file: string, names: ColumnNames): Promise<ImportSource> {
+  let table: Table;
+  try {
+    table = tableFromIPC(fs.readFileSync(file));
+  } catch (err) {
+    throw new DatasetError(file, `not a readable Arrow IPC file or stream (${(err as Error).message})`);
+  }
+  const available = table.schema.fields.map((f) => f.name);
+  const { hasText, hasMetadata } = checkColumns(file, available, names);
+  const columns = [...new Set([names.id ?? 'id', names.vector ?? 'vector', ...(hasText ? [names.text ?? 'text'] : []), ...(names.metadata ?? (hasMetadata ? ['metadata'] : []))])];
+  const vectors = columns.map((name) => [name, table.getChild(name)!] as const);
+  return {
+    total: table.numRows,
+    async *batches(size) {
+      const builder = new ColumnBatchBuilder(names, hasText, hasMetadata);
+      for (let start = 0; start < table.numRows; start += size) {
+        const end = Math.min(table.numRows, start + size);
+        for (let i = start; i < end; i++) {
+          const record: Record<string, unknown> = {};
+          for (const [name, column] of vectors) {
+            const value: unknown = column.get(i);
+            // A list cell is an Arrow Vector: its values as a typed array.
+            record[name] = value !== null && typeof value === 'object' && typeof (value as { toArray?: unknown }).toArray === 'function' && name === (names.vector ?? 'vector')
+              ? (value as { toArray(): ArrayLike<number> }).toArray()
+              : value;
+          }
+          builder.add(i + 1, record);
+        }
+        yield builder.take();
+      }
+    },
+  };
+}
+
+async function openJsonl(file: string, names: ColumnNames): Promise<ImportSource> {
+  // Counting lines first is a fast byte scan, and gives the progress bar its total.
+  let total = 0;
+  for await (const chunk of fs.createReadStream(file)) {
+    for (const byte of chunk as Buffer) if (byte === 10) total++;
+  }
+  const rename = (o: Record<string, unknown>) => {
+    const record: JsonRows['records'][number] = { id: o[names.id ?? 'id'], vector: o[names.vector ?? 'vector'] };
+    if (names.metadata) {
+      const m: Record<string, unknown> = {};
+      for (const name of names.metadata) if (o[name] !== undefined) m[name] = o[name];
+      record.metadata = m;
+    } else if (o.metadata !== undefined) record.metadata = o.metadata;
+    const text = o[names.text ?? 'text'];
+    if (text !== undefined) record.text = text;
+    return record;
+  };
+  return {
+    total,
+    async *batches(size) {
+      let batch: JsonRows = { kind: 'json', rows: [], records: [], rejected: [] };
+      let line = 0;
+      for await (const text of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
+        line++;
+        if (text.trim() === '') continue;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch (err) {
+          batch.rejected.push({ row: line, error: `not valid JSON (${(err as Error).message})` });
+          continue;
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          batch.rejected.push({ row: line, error: 'must be a JSON object' });
+          continue;
+        }
+        batch.rows.push(line);
+        batch.records.push(rename(parsed as Record<string, unknown>));
+        if (batch.rows.length + batch.rejected.length >= size) {
+          yield batch;
+          batch = { kind: 'json', rows: [], records: [], rejected: [] };
+        }
+      }
+      if (batch.rows.length + batch.rejected.length > 0) yield batch;
+    },
+  };
+}
+
+/** .npy, .fvecs and .bvecs hold vectors only: a row's id is its row number counted from 0, as in ANN benchmarks. */
+async function openVectorFile(file: string): Promise<ImportSource> {
+  const data = readVectors(file);
+  return {
+    total: data.count,
+    async *batches(size) {
+      for (let start = 0; start < data.count; start += size) {
+        const end = Math.min(data.count, start + size);
+        const rows: number[] = [];
+        const ids: string[] = [];
+        for (let i = start; i < end; i++) {
+          rows.push(i + 1);
+          ids.push(String(i));
+        }
+        yield { kind: 'columns', rows, ids, dimension: data.dim, vectors: data.data.subarray(start * data.dim, end * data.dim), rejected: [] };
+      }
+    },
+  };
+}

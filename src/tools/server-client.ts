@@ -1,0 +1,105 @@
+// The HTTP calls `vecstore import` and `export` make: batch-upsert (Arrow or JSON), scroll pages, stats; errors as text.
+import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
+
+/** Where to send requests: the server, the collection (default when absent) and the API key. */
+export interface ServerTarget {
+  url: string;
+  collection?: string;
+  apiKey?: string;
+}
+
+/** A request the server refused or could not answer: one line for the user. */
+export class ServerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ServerError';
+  }
+}
+
+/** One per-record error of a batch-upsert answer. */
+export interface RecordError {
+  index: number;
+  id?: string;
+  error: string;
+  code: string;
+}
+
+export interface BatchAnswer {
+  inserted: number;
+  updated: number;
+  errors: RecordError[];
+}
+
+export interface ScrollPage {
+  records: Array<{ id: string; metadata: Record<string, unknown>; vector?: number[]; text?: string }>;
+  next_cursor: string | null;
+}
+
+/** The URL of a data route: `/v1/<route>` for the default collection, `/v1/collections/<name>/<route>` otherwise. */
+export function routeUrl(target: ServerTarget, route: string): string {
+  const base = target.url.replace(/\/+$/, '');
+  return target.collection === undefined ? `${base}/v1/${route}` : `${base}/v1/collections/${encodeURIComponent(target.collection)}/${route}`;
+}
+
+async function call<T>(target: ServerTarget, route: string, body: Uint8Array | string | undefined, contentType: string, method = 'POST'): Promise<T> {
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
+  const url = routeUrl(target, route);
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: body as BodyInit | undefined });
+  } catch (err) {
+    throw new ServerError(`${url}: cannot connect (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message})`, 0, undefined);
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const e = parsed as { error?: string; code?: string } | undefined;
+    const hint = res.status === 404 && e?.code === 'route_not_found' && target.collection !== undefined ? ' (does this server have collections?)' : '';
+    throw new ServerError(`${method} ${url}: ${res.status} ${e?.error ?? text.slice(0, 200)}${hint}`, res.status, e?.code);
+  }
+  return parsed as T;
+}
+
+/** Sends an Arrow IPC stream to batch-upsert. */
+export function postArrowBatch(target: ServerTarget, stream: Uint8Array): Promise<BatchAnswer> {
+  return call(target, 'batch-upsert', stream, ARROW_STREAM_TYPE);
+}
+
+/** Sends JSON records to batch-upsert. */
+export function postJsonBatch(target: ServerTarget, records: unknown[]): Promise<BatchAnswer> {
+  return call(target, 'batch-upsert', JSON.stringify({ records }), 'application/json');
+}
+
+/** One scroll page. */
+export function scrollPage(target: ServerTarget, request: { limit: number; cursor?: string | null; include_vectors?: boolean; include_text?: boolean }): Promise<ScrollPage> {
+  const { cursor, ...rest } = request;
+  return call(target, 'scroll', JSON.stringify(cursor ? { ...rest, cursor } : rest), 'application/json');
+}
+
+/** Active records, for the progress bar's total. */
+export async function activeCount(target: ServerTarget): Promise<number> {
+  const stats = await call<{ active_vectors?: number }>(target, 'stats', undefined, 'application/json', 'GET');
+  return stats.active_vectors ?? 0;
+}
+
+/** Every id the collection holds (scrolled without vectors), for `import --resume`. */
+export async function existingIds(target: ServerTarget): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const page: ScrollPage = await scrollPage(target, { limit: 10_000, cursor });
+    for (const r of page.records) ids.add(r.id);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  return ids;
+}

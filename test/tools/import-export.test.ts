@@ -1,0 +1,181 @@
+// `vecstore import` and `vecstore export` as a user runs them: real files (Parquet, Arrow, JSONL, .npy, .fvecs) into real servers.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Field, FixedSizeList, Float32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { postJson, startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.js';
+import { randomVectors } from '../helpers/random.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
+const DIM = 8;
+const ARGS = ['--dimension', String(DIM), '--metric', 'euclidean'];
+const dir = tempDataDir('vecstore-import-');
+const servers: ServerProcess[] = [];
+
+async function server(): Promise<ServerProcess> {
+  const s = await startServerProcess({ args: ARGS });
+  servers.push(s);
+  return s;
+}
+
+after(async () => {
+  for (const s of servers) await s.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every record of a server, vectors and text included, through the scroll route. */
+async function dump(s: ServerProcess): Promise<Array<Record<string, unknown>>> {
+  const out: Array<Record<string, unknown>> = [];
+  let cursor: string | null = null;
+  do {
+    const page: any = (await postJson(`${s.url}/v1/scroll`, { limit: 37, include_vectors: true, include_text: true, ...(cursor ? { cursor } : {}) })).body;
+    out.push(...page.records);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  return out;
+}
+
+const N = 120;
+const vectors = randomVectors(N, DIM, 7);
+const rows = vectors.map((v, i) => ({ id: `doc-${i}`, vector: Array.from(v), metadata: { i, lang: i % 3 ? 'en' : 'fr' }, text: `text ${i}` }));
+
+describe('vecstore import', () => {
+  test('a Parquet file: every row with metadata and text; --metadata-columns builds metadata from columns', async () => {
+    const file = path.join(dir, 'docs.parquet');
+    parquetWriteFile({
+      filename: file,
+      columnData: [
+        { name: 'doc_id', data: rows.map((r) => r.id), type: 'STRING' },
+        { name: 'embedding', data: rows.map((r) => r.vector) },
+        { name: 'lang', data: rows.map((r) => r.metadata.lang), type: 'STRING' },
+        { name: 'year', data: rows.map((r) => 2000 + r.metadata.i), type: 'INT32' },
+        { name: 'body', data: rows.map((r) => r.text), type: 'STRING' },
+      ],
+      rowGroupSize: 50,
+    });
+    const s = await server();
+    const r = cli('import', file, '--url', s.url, '--id-column', 'doc_id', '--vector-column', 'embedding', '--text-column', 'body', '--metadata-columns', 'lang,year', '--batch-size', '40');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /imported 120 rows .* 120 inserted, 0 updated, 0 skipped \(--resume\), 0 bad/);
+    const all = await dump(s);
+    assert.equal(all.length, N);
+    const doc5 = all.find((x) => x.id === 'doc-5')!;
+    assert.deepEqual(doc5, { id: 'doc-5', metadata: { lang: 'en', year: 2005 }, vector: rows[5].vector.map(Math.fround), text: 'text 5' });
+  });
+
+  test('an Arrow file and a JSONL file give the same records; bad rows are reported by row number and skipped', async () => {
+    const arrowFile = path.join(dir, 'docs.arrow');
+    const table = new Table({
+      id: vectorFromArray(rows.map((r) => r.id), new Utf8()),
+      vector: vectorFromArray(rows.map((r) => r.vector), new FixedSizeList(DIM, new Field('item', new Float32(), false))),
+      metadata: vectorFromArray(rows.map((r) => JSON.stringify(r.metadata)), new Utf8()),
+      text: vectorFromArray(rows.map((r) => r.text), new Utf8()),
+    });
+    fs.writeFileSync(arrowFile, tableToIPC(table, 'file'));
+    const jsonlFile = path.join(dir, 'docs.jsonl');
+    const lines = rows.map((r) => JSON.stringify(r));
+    lines.splice(10, 0, '{"id": "broken", "vector": [1, 2');
+    lines.splice(20, 0, JSON.stringify({ id: 'short', vector: [1, 2, 3] }));
+    fs.writeFileSync(jsonlFile, lines.join('\n') + '\n');
+
+    const a = await server();
+    const b = await server();
+    const ra = cli('import', arrowFile, '--url', a.url, '--batch-size', '50');
+    assert.equal(ra.status, 0, ra.stderr);
+    const rb = cli('import', jsonlFile, '--url', b.url, '--batch-size', '50');
+    assert.equal(rb.status, 0, rb.stderr);
+    assert.match(rb.stdout, /120 inserted, 0 updated, 0 skipped \(--resume\), 2 bad/);
+    assert.match(rb.stderr, /^row 11: not valid JSON/m);
+    assert.match(rb.stderr, /^row 21 \(id "short"\): vector: expected 8 dimensions, got 3 \(dimension_mismatch\)$/m);
+    assert.deepEqual(await dump(a), await dump(b));
+    assert.equal((await dump(a)).length, N);
+
+    const strict = cli('import', jsonlFile, '--url', b.url, '--strict');
+    assert.equal(strict.status, 1);
+    assert.match(strict.stderr, /row 11: .*stopped by --strict/);
+  });
+
+  test('.npy and .fvecs files: ids are row numbers from 0', async () => {
+    const npy = path.join(dir, 'v.npy');
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${N}, ${DIM}), }`;
+    const padded = header.padEnd(118, ' ') + '\n';
+    const flat = new Float32Array(N * DIM);
+    vectors.forEach((v, i) => flat.set(v, i * DIM));
+    const pre = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, padded.length & 0xff, padded.length >> 8]);
+    fs.writeFileSync(npy, Buffer.concat([pre, Buffer.from(padded, 'latin1'), Buffer.from(flat.buffer)]));
+    const fvecs = path.join(dir, 'v.fvecs');
+    const parts: Buffer[] = [];
+    for (const v of vectors) parts.push(Buffer.from(new Int32Array([DIM]).buffer), Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    fs.writeFileSync(fvecs, Buffer.concat(parts));
+    const a = await server();
+    const b = await server();
+    assert.equal(cli('import', npy, '--url', a.url).status, 0);
+    assert.equal(cli('import', fvecs, '--url', b.url).status, 0);
+    const da = await dump(a);
+    assert.deepEqual(da, await dump(b));
+    assert.deepEqual(da.find((x) => x.id === '7')!.vector, Array.from(vectors[7]));
+  });
+
+  test('--resume skips the ids already loaded; a bad file or server is one line and exit code 2', async () => {
+    const file = path.join(dir, 'resume.jsonl');
+    fs.writeFileSync(file, rows.slice(0, 60).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const s = await server();
+    assert.equal(cli('import', file, '--url', s.url).status, 0);
+    fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const r = cli('import', file, '--url', s.url, '--resume');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /60 inserted, 0 updated, 60 skipped/);
+    assert.equal((await dump(s)).length, N);
+
+    const missing = cli('import', path.join(dir, 'nope.parquet'), '--url', s.url);
+    assert.deepEqual([missing.status, missing.stderr.trim()], [2, `import: ${path.join(dir, 'nope.parquet')}: no such file`]);
+    const noColumn = cli('import', path.join(dir, 'docs.parquet'), '--url', s.url);
+    assert.equal(noColumn.status, 2);
+    assert.match(noColumn.stderr, /no column "id" \(--id-column\); columns: doc_id, embedding/);
+    const down = cli('import', file, '--url', 'http://127.0.0.1:1');
+    assert.equal(down.status, 2);
+    assert.match(down.stderr, /cannot connect/);
+  });
+});
+
+describe('vecstore export', () => {
+  let source: ServerProcess;
+  before(async () => {
+    source = await server();
+    const res = await postJson(`${source.url}/v1/batch-upsert`, { records: [...rows, { id: 'no-extras', vector: Array(DIM).fill(0.5) }] });
+    assert.equal(res.body.inserted, N + 1);
+  });
+
+  for (const ext of ['.parquet', '.jsonl']) {
+    test(`export to ${ext}, import into an empty server: the same records`, async () => {
+      const out = path.join(dir, `export${ext}`);
+      const r = cli('export', '--url', source.url, '--out', out, '--page-size', '25');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`exported ${N + 1} records`));
+      assert.ok(!fs.existsSync(`${out}.partial`));
+      const target = await server();
+      const back = cli('import', out, '--url', target.url);
+      assert.equal(back.status, 0, back.stderr);
+      assert.deepEqual(await dump(target), await dump(source));
+    });
+  }
+
+  test('an unknown extension or an unreachable server fails with one line and leaves no file', () => {
+    const bad = cli('export', '--url', source.url, '--out', path.join(dir, 'x.csv'));
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown extension '\.csv'/);
+    const out = path.join(dir, 'down.jsonl');
+    const down = cli('export', '--url', 'http://127.0.0.1:1', '--out', out);
+    assert.equal(down.status, 2);
+    assert.ok(!fs.existsSync(out) && !fs.existsSync(`${out}.partial`));
+  });
+});
