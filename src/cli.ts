@@ -56,6 +56,7 @@ const serveCommand = program
   .addOption(new Option('--dimension <d>', 'vector dimension (default: fixed by the first vector)').env('VECSTORE_DIMENSION').argParser(integer(1)))
   .addOption(new Option('--metric <metric>', 'distance metric').env('VECSTORE_METRIC').choices(METRIC_NAMES as string[]).default('cosine'))
   .addOption(new Option('--workers <n>', 'scan worker threads').env('VECSTORE_WORKERS').default(os.cpus().length, 'the number of cores').argParser(integer(1)))
+  .addOption(new Option('--parse-threads <n>', 'threads parsing large JSON and Arrow batch bodies (0: on the front thread)').env('VECSTORE_PARSE_THREADS').default(Math.max(1, Math.floor(os.cpus().length / 2)), 'half the cores').argParser(integer(0)))
   .addOption(new Option('--fsync <policy>', 'when the log is fsynced: always (group commit), interval:<ms>, or off').env('VECSTORE_FSYNC').default('always'))
   .addOption(new Option('--cache-size <entries>', 'query cache entries (0 turns it off)').env('VECSTORE_CACHE_SIZE').default(10_000).argParser(integer(0)))
   .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
@@ -92,6 +93,7 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     readOnlyApiKeys: opts.readOnlyApiKey as string[],
     bm25: { k1: opts.bm25K1 as number, b: opts.bm25B as number },
     checkpointWalBytes: opts.checkpointWalBytes as number,
+    parseThreads: opts.parseThreads as number,
     limits,
   });
 });
@@ -215,6 +217,19 @@ bench
   .action(async (opts: { seconds: number; url?: string }) => {
     const { runSoak } = await import('../bench/soak.js');
     await runSoak(opts);
+  });
+bench
+  .command('ingest')
+  .description('Arrow and JSON batch-upsert vectors/s against the disk bound, query p99 during ingest, vecstore import of Parquet')
+  .option('--rows <n>', 'vectors loaded', integer(2), 300_000)
+  .option('--dim <d>', 'dimension', integer(1), 768)
+  .option('--json-rows <n>', 'vectors of each JSON run', integer(1), 60_000)
+  .option('--batch <n>', 'rows per request', integer(1), 5000)
+  .option('--concurrency <n>', 'requests in flight', integer(1), 2)
+  .option('--idle-seconds <s>', 'seconds of each idle query measurement', integer(1), 5)
+  .action(async (opts: { rows: number; dim: number; jsonRows: number; batch: number; concurrency: number; idleSeconds: number }) => {
+    const { runIngestBenchmark } = await import('../bench/ingest-bench.js');
+    await runIngestBenchmark(opts);
   });
 if (process.argv[2] === 'bench') {
   const { registerBenchCommands } = await import('../bench/bench-commands.js');

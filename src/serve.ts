@@ -26,6 +26,8 @@ export interface ServeConfig {
   readOnlyApiKeys: string[];
   bm25: { k1: number; b: number };
   checkpointWalBytes: number;
+  /** Threads parsing large and Arrow batch bodies; 0 parses them on the front thread. */
+  parseThreads: number;
   limits: Limits;
 }
 
@@ -57,7 +59,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
   }
   let durability: Durability | undefined;
   let loaded = false;
-  const parser = new ParsePool();
+  const parser = config.parseThreads > 0 ? new ParsePool({ threads: config.parseThreads }) : undefined;
   const server = await startServer({
     host: config.host,
     port: config.port,
@@ -82,7 +84,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     logger.error({ dataDir: config.dataDir }, `cannot open the data directory: ${(err as Error).message}`);
     logger.flush?.();
     await server.stop(0);
-    await parser.close();
+    await parser?.close();
     await engine.close();
     process.exit(1);
   }
@@ -101,7 +103,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     await server.stop();
     // Acknowledged writes are already durable under the fsync policy; close() fsyncs the rest and releases the lock.
     await durability?.close();
-    await parser.close();
+    await parser?.close();
     await engine.close();
     logger.info({}, 'stopped');
     logger.flush?.();

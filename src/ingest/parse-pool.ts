@@ -1,5 +1,4 @@
 // A small Piscina pool of parse workers: large batch-upsert bodies are parsed and validated there, not on the front thread.
-import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { Limits } from '../engine/limits.js';
 import type { ValidatedBatch } from '../engine/record-validation.js';
@@ -15,16 +14,16 @@ const WORKER_FILE = new URL('../../workers/parse-worker.js', import.meta.url);
 export const INLINE_JSON_BYTES = 256 * 1024;
 
 export interface ParsePoolOptions {
-  /** Parse threads (default: half the cores, at least one; they are idle unless a large batch arrives). */
-  threads?: number;
+  /** Parse threads (idle unless a large batch arrives). */
+  threads: number;
 }
 
 /** Parses batch bodies in worker threads; small JSON bodies stay inline. */
 export class ParsePool {
   private readonly pool: Piscina<ParseTask, ParseResult>;
 
-  constructor(options: ParsePoolOptions = {}) {
-    const threads = options.threads ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
+  constructor(options: ParsePoolOptions) {
+    const threads = options.threads;
     this.pool = new Piscina<ParseTask, ParseResult>({
       filename: WORKER_FILE.href,
       name: 'parse',
