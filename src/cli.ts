@@ -115,7 +115,7 @@ program
   .option('--vector-column <name>', 'column holding the vector', 'vector')
   .option('--text-column <name>', 'column holding the text for keyword search (default: "text" when the file has one)')
   .option('--metadata-columns <a,b,c>', 'columns gathered into each record\'s metadata (default: a "metadata" column, object or JSON text)', columnList)
-  .option('--batch-size <rows>', 'rows per request (at most the server\'s --max-batch)', integer(1), 5000)
+  .option('--batch-size <rows>', 'rows per request (at most the server\'s --max-batch)', integer(1), 2000)
   .option('--concurrency <n>', 'requests in flight', integer(1), 2)
   .option('--resume', 'skip rows whose id the collection already holds (continue an interrupted import)')
   .option('--strict', 'stop at the first bad row instead of reporting it and going on')
@@ -224,10 +224,11 @@ bench
   .option('--rows <n>', 'vectors loaded', integer(2), 300_000)
   .option('--dim <d>', 'dimension', integer(1), 768)
   .option('--json-rows <n>', 'vectors of each JSON run', integer(1), 60_000)
-  .option('--batch <n>', 'rows per request', integer(1), 5000)
+  .option('--batch <n>', 'rows per Arrow request', integer(1), 2000)
+  .option('--json-batch <n>', 'rows per JSON request', integer(1), 1000)
   .option('--concurrency <n>', 'requests in flight', integer(1), 2)
   .option('--idle-seconds <s>', 'seconds of each idle query measurement', integer(1), 5)
-  .action(async (opts: { rows: number; dim: number; jsonRows: number; batch: number; concurrency: number; idleSeconds: number }) => {
+  .action(async (opts: { rows: number; dim: number; jsonRows: number; batch: number; jsonBatch: number; concurrency: number; idleSeconds: number }) => {
     const { runIngestBenchmark } = await import('../bench/ingest-bench.js');
     await runIngestBenchmark(opts);
   });
