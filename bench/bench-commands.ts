@@ -179,6 +179,8 @@ function writeReport(json: boolean | undefined, report: unknown, human: () => st
 
 interface LoadFlags extends DataFlags {
   url: string;
+  collection: string;
+  apiKey?: string;
   concurrency: number;
   protocol: Protocol;
   pipeline: number;
@@ -220,6 +222,9 @@ export function registerBenchCommands(bench: Command): void {
     .command('load')
     .description('load a dataset into a running VecStore server, then measure queries: QPS, latency, errors, recall@k');
   load.option('--url <url>', 'server base URL', 'http://127.0.0.1:8080');
+  // A collection of its own (created for the dataset if missing), so a benchmark never writes into a user's data.
+  load.option('--collection <name>', 'collection to load into and query (created if missing; "default" is the unprefixed routes\' one)', 'bench');
+  load.addOption(new Option('--api-key <key>', 'API key sent with every request').env('VECSTORE_API_KEY'));
   addDataOptions(load, { vectors: 10_000, dim: 128 })
     .option('--concurrency <n>', 'concurrent clients, one request in flight each', positiveInt, 32)
     .addOption(new Option('--protocol <name>', 'query transport').choices(['http', 'ws']).default('http'))
@@ -244,8 +249,12 @@ export function registerBenchCommands(bench: Command): void {
         }
         if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BenchArgumentError(`--url must be http(s), got ${o.url}`);
         const data = loadData(o, 10_000);
+        if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(o.collection)) throw new BenchArgumentError(`--collection ${JSON.stringify(o.collection)} is not a collection name`);
         const report = await runLoad({
           url: o.url,
+          collection: o.collection,
+          // VECSTORE_API_KEY may list several keys for the server; a client sends the first.
+          apiKey: o.apiKey?.split(',')[0].trim() || undefined,
           base: data.base,
           queries: data.queries,
           k: o.k,

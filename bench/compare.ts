@@ -342,7 +342,7 @@ async function runVecStore(
     await checkReachable(url);
   }
   try {
-    const ingest = await ingestDataset(url, options.base, { progress: options.progress });
+    const ingest = await ingestDataset({ url }, options.base, { progress: options.progress });
     const engines: EngineResult[] = [];
     const reports: QueryReport[] = [];
     for (const protocol of options.protocols) {
@@ -359,7 +359,7 @@ async function runVecStore(
         warmup: options.warmup,
         progress: options.progress,
       };
-      const r = await runQueries(url, lo, truth);
+      const r = await runQueries({ url }, lo, truth);
       reports.push(r);
       engines.push({
         engine: protocol === 'http' ? 'VecStore HTTP' : 'VecStore WebSocket',

@@ -10,10 +10,50 @@ import { exactTopK, prepareForMetric, recallAtK, withDistances, type GroundTruth
 /** Transport for queries. */
 export type Protocol = 'http' | 'ws';
 
-/** Everything a load run needs; datasets are already read and checked by the caller. */
-export interface LoadOptions {
+/**
+ * Where a run reads and writes: a server, one collection of it (none: the unprefixed routes, i.e. `default`), and the
+ * API key to send.
+ */
+export interface ServerTarget {
   /** Server base URL, e.g. http://127.0.0.1:8080. */
   url: string;
+  collection?: string;
+  apiKey?: string;
+}
+
+/** The base of the target's data routes: `/v1/collections/<name>` or `/v1`. */
+function dataUrl(target: ServerTarget): string {
+  return target.collection === undefined ? `${target.url}/v1` : `${target.url}/v1/collections/${encodeURIComponent(target.collection)}`;
+}
+
+function headersFor(target: ServerTarget, json = true): Record<string, string> {
+  return { ...(json ? { 'content-type': 'application/json' } : {}), ...(target.apiKey ? { 'api-key': target.apiKey } : {}) };
+}
+
+/**
+ * Creates the target's collection for a dataset (PUT; the same settings again is fine). A key that may not create
+ * collections may still load into one that exists.
+ */
+export async function ensureCollection(target: ServerTarget, dim: number, metric: MetricName): Promise<void> {
+  if (target.collection === undefined) return;
+  const url = `${target.url}/v1/collections/${encodeURIComponent(target.collection)}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'PUT', headers: headersFor(target), body: JSON.stringify({ dimension: dim, metric }) });
+  } catch (err) {
+    throw new LoadError(`cannot create collection ${target.collection}: ${networkReason(err)}`);
+  }
+  if (res.ok) return void (await res.arrayBuffer());
+  if (res.status === 403) {
+    const exists = await fetch(url, { headers: headersFor(target, false) });
+    await exists.arrayBuffer();
+    if (exists.ok) return;
+  }
+  throw new LoadError(`cannot create collection ${target.collection} for ${dim}-dimensional ${metric} vectors: ${await errorText(res)}`);
+}
+
+/** Everything a load run needs; datasets are already read and checked by the caller. */
+export interface LoadOptions extends ServerTarget {
   base: Dataset;
   queries: Dataset;
   k: number;
@@ -85,6 +125,7 @@ export interface QueryReport {
 /** A whole `bench load` run. */
 export interface LoadReport {
   url: string;
+  collection: string | null;
   dataset: { vectors: number; queries: number; dim: number; metric: MetricName };
   k: number;
   filter: string | null;
@@ -141,7 +182,7 @@ export function startProgress(enabled: boolean, label: string, total: number, un
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const notes: string[] = [];
   const url = options.url.replace(/\/+$/, '');
-  const progress = options.progress ?? true;
+  const target: ServerTarget = { url, collection: options.collection, apiKey: options.apiKey };
   await checkReachable(url);
 
   // Ground truth first: it is CPU-bound and must not compete with the server for the cores during the measurement.
@@ -149,12 +190,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   let ingest: IngestReport | null = null;
   if (!options.skipIngest) {
-    await checkCompatible(url, options.base.dim, options.metric);
-    ingest = await ingestDataset(url, options.base, options);
+    await ensureCollection(target, options.base.dim, options.metric);
+    await checkCompatible(target, options.base.dim, options.metric);
+    ingest = await ingestDataset(target, options.base, options);
   }
-  await checkServerStats(url, options, notes);
+  await checkServerStats(target, options, notes);
 
-  const query = await runQueries(url, options, truth);
+  const query = await runQueries(target, options, truth);
   if (query.queries > options.queries.count) {
     notes.push(
       `each of the ${options.queries.count} queries was sent ${(query.queries / options.queries.count).toFixed(1)} times on average: ` +
@@ -164,6 +206,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   if (ingest && ingest.errors > 0) notes.push(`${ingest.errors} records were rejected during ingest`);
   return {
     url,
+    collection: options.collection ?? null,
     dataset: { vectors: options.base.count, queries: options.queries.count, dim: options.base.dim, metric: options.metric },
     k: options.k,
     filter: options.filter ?? null,
@@ -252,7 +295,7 @@ async function errorText(res: Response): Promise<string> {
  * in flight. A rejected request (4xx/5xx) stops the run: it means the server cannot take this data at all.
  */
 export async function ingestDataset(
-  url: string,
+  target: ServerTarget,
   base: Dataset,
   options: Pick<LoadOptions, 'batchSize' | 'ingestConcurrency' | 'progress'>,
 ): Promise<IngestReport> {
@@ -276,9 +319,9 @@ export async function ingestDataset(
       }
       let res: Response;
       try {
-        res = await fetch(`${url}/v1/batch-upsert`, {
+        res = await fetch(`${dataUrl(target)}/batch-upsert`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: headersFor(target),
           body: JSON.stringify({ records }),
         });
       } catch (err) {
@@ -315,27 +358,28 @@ export async function ingestDataset(
 }
 
 /** Fails with one line when the server's fixed dimension or metric cannot take this dataset as asked. */
-export async function checkCompatible(url: string, dim: number, metric: MetricName): Promise<void> {
+export async function checkCompatible(target: ServerTarget, dim: number, metric: MetricName): Promise<void> {
+  const where = target.collection === undefined ? target.url : `${target.url} (collection ${target.collection})`;
   let s: Record<string, unknown>;
   try {
-    const res = await fetch(`${url}/v1/stats`);
+    const res = await fetch(`${dataUrl(target)}/stats`, { headers: headersFor(target, false) });
     if (!res.ok) return void (await res.arrayBuffer());
     s = (await res.json()) as Record<string, unknown>;
   } catch {
     return; // stats are advisory
   }
   if (typeof s.dimension === 'number' && s.dimension > 0 && s.dimension !== dim) {
-    throw new LoadError(`the server at ${url} stores ${s.dimension}-dimensional vectors, the dataset has ${dim}`);
+    throw new LoadError(`the server at ${where} stores ${s.dimension}-dimensional vectors, the dataset has ${dim}`);
   }
   if (typeof s.metric === 'string' && s.metric !== metric) {
-    throw new LoadError(`the server at ${url} uses the ${s.metric} metric, but --metric is ${metric}`);
+    throw new LoadError(`the server at ${where} uses the ${s.metric} metric, but --metric is ${metric}`);
   }
 }
 
 /** Notes when the server's contents or configuration cannot give the recall this run expects. */
-async function checkServerStats(url: string, options: LoadOptions, notes: string[]): Promise<void> {
+async function checkServerStats(target: ServerTarget, options: LoadOptions, notes: string[]): Promise<void> {
   try {
-    const res = await fetch(`${url}/v1/stats`);
+    const res = await fetch(`${dataUrl(target)}/stats`, { headers: headersFor(target, false) });
     if (!res.ok) return void (await res.arrayBuffer());
     const s = (await res.json()) as Record<string, unknown>;
     const active = typeof s.active_vectors === 'number' ? s.active_vectors : s.total_vectors;
@@ -370,14 +414,16 @@ function parseId(id: unknown): number {
 }
 
 /** An HTTP client with one request in flight; fetch's keep-alive pool gives each such client its own connection. */
-function httpClient(url: string, bodies: string[]): QueryClient {
+function httpClient(target: ServerTarget, bodies: string[]): QueryClient {
+  const url = `${dataUrl(target)}/query`;
+  const headers = headersFor(target);
   return {
     async query(index) {
       let res: Response;
       try {
-        res = await fetch(`${url}/v1/query`, {
+        res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers,
           body: bodies[index],
         });
       } catch (err) {
@@ -399,9 +445,9 @@ interface Pending {
 }
 
 /** A WebSocket on /ws/query-stream; answers are paired with queries by request_id, so several may be in flight. */
-async function wsClient(url: string, queries: string[], name: string): Promise<QueryClient> {
-  const wsUrl = `${url.replace(/^http/, 'ws')}/ws/query-stream`;
-  const ws = new WebSocket(wsUrl, { perMessageDeflate: false, maxPayload: 256 << 20 });
+async function wsClient(target: ServerTarget, queries: string[], name: string): Promise<QueryClient> {
+  const wsUrl = `${target.url.replace(/^http/, 'ws')}/ws/query-stream`;
+  const ws = new WebSocket(wsUrl, { perMessageDeflate: false, maxPayload: 256 << 20, headers: headersFor(target, false) });
   const pending = new Map<string, Pending>();
   let seq = 0;
   let closedReason: string | null = null;
@@ -468,7 +514,7 @@ function summarise(latencies: Float64Array): LatencySummary {
  * over the query set, for `durationSec` or `count` queries, after `warmup` unmeasured ones.
  */
 export async function runQueries(
-  url: string,
+  target: ServerTarget,
   options: LoadOptions,
   truth: ReturnType<typeof prepareGroundTruth>,
 ): Promise<QueryReport> {
@@ -483,13 +529,15 @@ export async function runQueries(
   for (let i = 0; i < nq; i++) {
     const body: Record<string, unknown> = { vector: Array.from(queries.data.subarray(i * dim, (i + 1) * dim)), limit: k };
     if (options.filter) body.filter = options.filter;
+    // WebSocket messages name their collection; HTTP queries go to the collection's route.
+    if (protocol === 'ws' && target.collection !== undefined) body.collection = target.collection;
     bodies.push(JSON.stringify(body));
   }
 
   const clients: QueryClient[] = [];
   try {
     for (let c = 0; c < concurrency; c++) {
-      clients.push(protocol === 'http' ? httpClient(url, bodies) : await wsClient(url, bodies, `c${c}`));
+      clients.push(protocol === 'http' ? httpClient(target, bodies) : await wsClient(target, bodies, `c${c}`));
     }
 
     const firstAnswer: (number[] | null)[] = new Array<number[] | null>(nq).fill(null);
@@ -618,7 +666,7 @@ export function formatLoadReport(r: LoadReport): string {
   lines.push(
     `VecStore load: ${r.dataset.vectors} × ${r.dataset.dim} (${r.dataset.metric}), ${r.dataset.queries} queries, k = ${r.k}` +
       (r.filter ? `, filter ${JSON.stringify(r.filter)}` : '') +
-      ` → ${r.url}`,
+      ` → ${r.url}${r.collection !== null ? ` collection ${r.collection}` : ''}`,
   );
   lines.push('');
   if (r.ingest) {

@@ -229,7 +229,7 @@ interface InProcessCosts {
 
 /** Times the metric operations VecStore performs, in this process, free of network and scheduling noise. */
 async function inProcessCosts(): Promise<InProcessCosts> {
-  const source = { counts: () => ({ total: 1, active: 1, deleted: 0, dimension: DIM }), poolQueueDepth: () => 0, poolUtilization: () => 0 };
+  const source = { counts: () => [{ collection: 'default', total: 1, active: 1, deleted: 0, dimension: DIM }], poolQueueDepth: () => 0, poolUtilization: () => 0 };
   const front = new VecStoreMetrics(source, { wsConnectionLimit: 10_000, cacheEnabled: false });
   const n = 200_000;
   let t = performance.now();

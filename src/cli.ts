@@ -52,9 +52,9 @@ const serveCommand = program
   .description('run the server (every option can also be set by the environment variable shown)')
   .addOption(new Option('--host <host>', 'address to listen on').env('VECSTORE_HOST').default('0.0.0.0'))
   .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('VECSTORE_PORT').default(8080).argParser(integer(0)))
-  .addOption(new Option('--data-dir <dir>', 'directory holding the log, checkpoints and snapshots').env('VECSTORE_DATA_DIR').default('./data'))
-  .addOption(new Option('--dimension <d>', 'vector dimension (default: fixed by the first vector)').env('VECSTORE_DIMENSION').argParser(integer(1)))
-  .addOption(new Option('--metric <metric>', 'distance metric').env('VECSTORE_METRIC').choices(METRIC_NAMES as string[]).default('cosine'))
+  .addOption(new Option('--data-dir <dir>', 'directory holding the collections (each with its log, checkpoints and snapshots)').env('VECSTORE_DATA_DIR').default('./data'))
+  .addOption(new Option('--dimension <d>', 'vector dimension of the default collection (default: fixed by its first vector)').env('VECSTORE_DIMENSION').argParser(integer(1)))
+  .addOption(new Option('--metric <metric>', 'distance metric of the default collection and of collections created without one').env('VECSTORE_METRIC').choices(METRIC_NAMES as string[]).default('cosine'))
   .addOption(new Option('--workers <n>', 'scan worker threads').env('VECSTORE_WORKERS').default(os.cpus().length, 'the number of cores').argParser(integer(1)))
   .addOption(new Option('--parse-threads <n>', 'threads parsing large JSON and Arrow batch bodies (0: on the front thread)').env('VECSTORE_PARSE_THREADS').default(Math.max(1, Math.floor(os.cpus().length / 2)), 'half the cores').argParser(integer(0)))
   .addOption(new Option('--fsync <policy>', 'when the log is fsynced: always (group commit), interval:<ms>, or off').env('VECSTORE_FSYNC').default('always'))
@@ -62,6 +62,8 @@ const serveCommand = program
   .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
   .addOption(new Option('--api-key <keys>', 'API key(s) with full access; repeat or separate with commas').env('VECSTORE_API_KEY').argParser(keyList).default([], 'none'))
   .addOption(new Option('--read-only-api-key <keys>', 'API key(s) that may only read').env('VECSTORE_READ_ONLY_API_KEY').argParser(keyList).default([], 'none'))
+  .addOption(new Option('--api-keys-file <file>', 'JSON list of {"key", "role": "admin"|"write"|"read", "collections": ["*"] or names}; re-read on SIGHUP').env('VECSTORE_API_KEYS_FILE'))
+  .addOption(new Option('--max-collections <n>', 'most collections this server holds').env('VECSTORE_MAX_COLLECTIONS').default(1000).argParser(integer(1)))
   .addOption(new Option('--metrics-auth', 'require an API key for /metrics too').env('VECSTORE_METRICS_AUTH').default(false))
   .addOption(new Option('--no-metrics', 'turn metrics collection off (/metrics answers 404)').env('VECSTORE_NO_METRICS'))
   .addOption(new Option('--bm25-k1 <k1>', 'BM25 term-frequency saturation').env('VECSTORE_BM25_K1').default(1.2).argParser(number))
@@ -91,6 +93,8 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     metricsAuth: opts.metricsAuth as boolean,
     apiKeys: opts.apiKey as string[],
     readOnlyApiKeys: opts.readOnlyApiKey as string[],
+    apiKeysFile: opts.apiKeysFile as string | undefined,
+    maxCollections: opts.maxCollections as number,
     bm25: { k1: opts.bm25K1 as number, b: opts.bm25B as number },
     checkpointWalBytes: opts.checkpointWalBytes as number,
     parseThreads: opts.parseThreads as number,
@@ -208,6 +212,19 @@ bench
   .action(async (opts: { documents: number; seconds: number }) => {
     const { runHybridBenchmark } = await import('../bench/hybrid-bench.js');
     await runHybridBenchmark(opts);
+  });
+bench
+  .command('collections')
+  .description('1,000 empty collections (creation time, resident memory) and noisy neighbours (a small collection\'s p99 while clients query a big flat one)')
+  .option('--collections <n>', 'empty collections to create', integer(1), 1000)
+  .option('--big-vectors <n>', 'rows of the big collection (0 skips the noisy-neighbour part)', integer(0), 1_000_000)
+  .option('--small-vectors <n>', 'rows of the small collection', integer(1), 10_000)
+  .option('--dim <d>', 'dimension of both', integer(1), 128)
+  .option('--clients <n>', 'clients querying the big collection', integer(1), 16)
+  .option('--seconds <s>', 'seconds of the contended run', integer(1), 20)
+  .action(async (opts: { collections: number; bigVectors: number; smallVectors: number; dim: number; clients: number; seconds: number }) => {
+    const { runCollectionsBenchmark } = await import('../bench/collections-bench.js');
+    await runCollectionsBenchmark(opts);
   });
 bench
   .command('soak')

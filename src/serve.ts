@@ -1,13 +1,16 @@
-// `vecstore serve`: builds the engine, durability, metrics and server from a configuration and runs until a signal.
+// `vecstore serve`: builds the scan pool, catalog, metrics and server from a configuration and runs until a signal.
 import os from 'node:os';
-import { VecStoreEngine } from './engine/engine.js';
 import type { Limits } from './engine/limits.js';
 import type { MetricName } from './distance/metric.js';
 import { VecStoreMetrics } from './metrics/metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, uwsIsNative } from './server/app.js';
+import { Authenticator } from './server/auth.js';
 import { simsimdIsNative } from './distance/simsimd-native.js';
-import { Durability, parseFsyncPolicy } from './engine/durability.js';
+import { parseFsyncPolicy } from './engine/durability.js';
+import { ScanPool } from './search/scan-pool.js';
+import { Catalog } from './catalog/catalog.js';
+import { readApiKeysFile, type ApiKeyEntry } from './catalog/api-keys.js';
 import { ParsePool } from './ingest/parse-pool.js';
 
 /** Everything `vecstore serve` can be told. */
@@ -24,6 +27,9 @@ export interface ServeConfig {
   metricsAuth: boolean;
   apiKeys: string[];
   readOnlyApiKeys: string[];
+  /** `--api-keys-file`: keys with roles and collection scopes, re-read on SIGHUP. */
+  apiKeysFile?: string;
+  maxCollections: number;
   bm25: { k1: number; b: number };
   checkpointWalBytes: number;
   /** Threads parsing large and Arrow batch bodies; 0 parses them on the front thread. */
@@ -36,63 +42,103 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
   if (!uwsIsNative()) logger.warn({}, 'uWebSockets.js is running its slow JavaScript fallback');
   if (!simsimdIsNative) logger.warn({}, 'simsimd is running its slow JavaScript fallback');
   const fsync = parseFsyncPolicy(config.fsync);
+  let fileKeys: ApiKeyEntry[] = [];
+  if (config.apiKeysFile !== undefined) {
+    try {
+      fileKeys = readApiKeysFile(config.apiKeysFile);
+    } catch (err) {
+      logger.error({ api_keys_file: config.apiKeysFile }, `cannot load the API keys file: ${(err as Error).message}`);
+      logger.flush?.();
+      process.exit(1);
+    }
+  }
+  const auth = new Authenticator({ apiKeys: config.apiKeys, readOnlyApiKeys: config.readOnlyApiKeys, fileKeys });
   let metrics: VecStoreMetrics | undefined;
-  const engine = new VecStoreEngine({
-    metric: config.metric,
-    dimension: config.dimension,
+  // One pool for every collection: segment ids are unique in the process, so its workers need not know collections.
+  const pool = new ScanPool({
     threads: config.workers,
-    limits: config.limits,
-    cacheSize: config.cacheSize,
-    bm25: config.bm25,
     onWorkerMetrics: config.metrics ? (delta) => metrics?.addWorkerDelta(delta) : undefined,
-    workerEnv: process.env.VECSTORE_TEST_FAULTS === '1' ? { VECSTORE_TEST_FAULTS: '1' } : undefined,
+    env: process.env.VECSTORE_TEST_FAULTS === '1' ? { VECSTORE_TEST_FAULTS: '1' } : undefined,
   });
+  const fatal = async (message: string): Promise<never> => {
+    logger.error({ dataDir: config.dataDir }, message);
+    logger.flush?.();
+    await pool.close();
+    process.exit(1);
+  };
+  let catalog: Catalog;
+  try {
+    catalog = Catalog.lock({
+      dataDir: config.dataDir,
+      pool,
+      metric: config.metric,
+      dimension: config.dimension,
+      limits: config.limits,
+      cacheSize: config.cacheSize,
+      bm25: config.bm25,
+      fsync,
+      checkpointWalBytes: config.checkpointWalBytes,
+      maxCollections: config.maxCollections,
+      logger,
+    });
+  } catch (err) {
+    return fatal(`cannot open the data directory: ${(err as Error).message}`);
+  }
   if (config.metrics) {
     metrics = new VecStoreMetrics(
       {
-        counts: () => ({ ...engine.store.counts, dimension: engine.dimension ?? 0 }),
-        poolQueueDepth: () => engine.poolQueueDepth,
-        poolUtilization: () => engine.poolUtilization,
+        counts: () => catalog.list().map((c) => ({ collection: c.name, ...c.engine.store.counts, dimension: c.dimension ?? 0 })),
+        poolQueueDepth: () => pool.queueDepth + catalog.list().reduce((sum, c) => sum + c.engine.queriesWaiting, 0),
+        poolUtilization: () => pool.utilization,
       },
-      { wsConnectionLimit: config.limits.maxWsConnections, cacheEnabled: engine.cacheEnabled },
+      { wsConnectionLimit: config.limits.maxWsConnections, cacheEnabled: config.cacheSize > 0 },
     );
   }
-  let durability: Durability | undefined;
-  let loaded = false;
+  let recovered = false;
   const parser = config.parseThreads > 0 ? new ParsePool({ threads: config.parseThreads }) : undefined;
   const server = await startServer({
     host: config.host,
     port: config.port,
-    apiKeys: config.apiKeys,
-    readOnlyApiKeys: config.readOnlyApiKeys,
+    auth,
     metricsAuth: config.metricsAuth,
-    engine,
+    catalog,
+    limits: config.limits,
+    defaultMetric: config.metric,
     metrics,
-    snapshots: {
-      createSnapshot: (name) => durability!.createSnapshot(name),
-      listSnapshots: () => durability!.listSnapshots(),
-      restoreSnapshot: (name) => durability!.restoreSnapshot(name),
-    },
     parser,
     logger,
-    isReady: () => loaded && engine.workersReady,
+    isReady: () => recovered && pool.ready,
   });
   // Listening first lets /health answer and /ready say 503 while a large data directory is recovered.
   try {
-    durability = await Durability.open(engine, { dataDir: config.dataDir, fsync, checkpointWalBytes: config.checkpointWalBytes, logger });
+    await catalog.recover();
   } catch (err) {
-    logger.error({ dataDir: config.dataDir }, `cannot open the data directory: ${(err as Error).message}`);
-    logger.flush?.();
     await server.stop(0);
     await parser?.close();
-    await engine.close();
-    process.exit(1);
+    return fatal(`cannot open the data directory: ${(err as Error).message}`);
   }
-  loaded = true;
-  const { apiKeys, readOnlyApiKeys, ...shown } = config;
-  logger.info({ host: config.host, port: server.port, config: { ...shown, apiKeys: apiKeys.length, readOnlyApiKeys: readOnlyApiKeys.length }, cores: os.cpus().length }, 'listening');
-  if (apiKeys.length + readOnlyApiKeys.length === 0 && !isLoopback(config.host)) {
+  recovered = true;
+  // Before the `listening` line, which tells watchers (and tests) that start-up has finished saying what it has to say.
+  if (!auth.enabled && !isLoopback(config.host)) {
     logger.warn({ host: config.host }, 'no API key configured and listening on a non-loopback address: anyone who can reach this port can read and write');
+  }
+  const { apiKeys, readOnlyApiKeys, ...shown } = config;
+  logger.info(
+    { host: config.host, port: server.port, config: { ...shown, apiKeys: apiKeys.length, readOnlyApiKeys: readOnlyApiKeys.length, fileKeys: fileKeys.length }, collections: catalog.size, cores: os.cpus().length },
+    'listening',
+  );
+  if (config.apiKeysFile !== undefined) {
+    const file = config.apiKeysFile;
+    // Key rotation without a restart; a broken file keeps the keys in use and says why.
+    process.on('SIGHUP', () => {
+      try {
+        const entries = readApiKeysFile(file);
+        auth.replaceFileKeys(entries);
+        logger.info({ api_keys_file: file, keys: entries.length }, 'API keys reloaded');
+      } catch (err) {
+        logger.error({ api_keys_file: file }, `API keys not reloaded, the previous keys stay in use: ${(err as Error).message}`);
+      }
+    });
   }
 
   let stopping = false;
@@ -102,9 +148,9 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await server.stop();
     // Acknowledged writes are already durable under the fsync policy; close() fsyncs the rest and releases the lock.
-    await durability?.close();
+    await catalog.close();
     await parser?.close();
-    await engine.close();
+    await pool.close();
     logger.info({}, 'stopped');
     logger.flush?.();
     process.exit(0);

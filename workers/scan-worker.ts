@@ -1,8 +1,9 @@
 // Piscina entry point: scans shard ranges of the shared segments for a batch of queries and returns local top-k lists.
 import { BroadcastChannel } from 'node:worker_threads';
+import { workerData } from 'piscina';
 import { simsimd } from '../src/distance/simsimd-native.js';
 import { headerView, livenessView, sketchView, vectorView, type SegmentDescriptor } from '../src/store/segment-layout.js';
-import { METRICS_CHANNEL, SEGMENT_CHANNEL, type ScanResult, type ScanTask, type SegmentBroadcast, type WorkerHello, type WorkerMetricsReport } from '../src/search/messages.js';
+import { type ScanResult, type ScanWorkerData, type ScanTask, type SegmentBroadcast, type WorkerHello, type WorkerMetricsReport } from '../src/search/messages.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
 interface MappedSegment {
@@ -21,12 +22,14 @@ const BOUND_TRIAL_CHECKS = 2048;
 
 const waiting = new Map<number, Array<() => void>>();
 const faultsEnabled = process.env.VECSTORE_TEST_FAULTS === '1';
-const metrics = process.env.VECSTORE_WORKER_METRICS === '0' ? undefined : new WorkerMetrics();
+/** This worker's pool's channels: their names are unique to the pool, so no other pool in the process hears them. */
+const channels = workerData as ScanWorkerData;
+const metrics = channels.metricsChannel === undefined ? undefined : new WorkerMetrics();
 /** How often a worker reports what it counted; a report per task would cost more than the metric updates. */
 const METRICS_REPORT_MS = 200;
 let metricsDirty = false;
-if (metrics) {
-  const metricsChannel = new BroadcastChannel(METRICS_CHANNEL);
+if (metrics && channels.metricsChannel !== undefined) {
+  const metricsChannel = new BroadcastChannel(channels.metricsChannel);
   (metricsChannel as unknown as { unref(): void }).unref();
   setInterval(() => {
     if (!metricsDirty) return;
@@ -35,7 +38,7 @@ if (metrics) {
   }, METRICS_REPORT_MS).unref();
 }
 
-const channel = new BroadcastChannel(SEGMENT_CHANNEL);
+const channel = new BroadcastChannel(channels.segmentChannel);
 channel.onmessage = (event: unknown) => {
   const message = (event as { data: SegmentBroadcast | WorkerHello }).data;
   if (message.type === 'segments') message.segments.forEach(mapSegment);

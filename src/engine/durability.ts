@@ -35,6 +35,11 @@ export interface DurabilityOptions {
   /** Log bytes after which a checkpoint starts in the background (default 256 MiB). */
   checkpointWalBytes?: number;
   logger: DurabilityLogger;
+  /**
+   * Take the data directory's LOCK (default). A catalog holding one lock over many collection directories passes
+   * false for each of them.
+   */
+  lock?: boolean;
 }
 
 /** What start-up recovery did, for the log line and the benchmark. */
@@ -77,7 +82,7 @@ export class Durability implements Journal {
   readonly recovery: RecoveryReport;
   private readonly engine: VecStoreEngine;
   private readonly logger: DurabilityLogger;
-  private readonly lock: DataDirLock;
+  private readonly lock: DataDirLock | undefined;
   private readonly wal: WriteAheadLog;
   private readonly snapshots: SnapshotStore;
   private readonly checkpointWalBytes: number;
@@ -94,13 +99,14 @@ export class Durability implements Journal {
   private constructor(init: {
     engine: VecStoreEngine;
     options: DurabilityOptions;
-    lock: DataDirLock;
+    root: string;
+    lock: DataDirLock | undefined;
     wal: WriteAheadLog;
     snapshots: SnapshotStore;
     recovery: RecoveryReport;
   }) {
     this.engine = init.engine;
-    this.dataDir = init.lock.root;
+    this.dataDir = init.root;
     this.logger = init.options.logger;
     this.lock = init.lock;
     this.wal = init.wal;
@@ -135,9 +141,9 @@ export class Durability implements Journal {
    */
   static async open(engine: VecStoreEngine, options: DurabilityOptions): Promise<Durability> {
     const started = performance.now();
-    const lock = DataDirLock.acquire(options.dataDir);
+    const lock = options.lock === false ? undefined : DataDirLock.acquire(options.dataDir);
     try {
-      const root = lock.root;
+      const root = lock?.root ?? fs.realpathSync(options.dataDir);
       const manifest: CheckpointManifest = readManifest(root) ?? { format: 1, checkpoint: null, walSeq: 0 };
       removeLeftovers(root, manifest);
 
@@ -208,7 +214,7 @@ export class Durability implements Journal {
       fsyncDir(root);
       const snapshots = new SnapshotStore(dataDirLayout(root).snapshots);
       recovery.durationMs = performance.now() - started;
-      const durability = new Durability({ engine, options, lock, wal, snapshots, recovery });
+      const durability = new Durability({ engine, options, root, lock, wal, snapshots, recovery });
       engine.useJournal(durability);
       options.logger.info(
         {
@@ -226,7 +232,7 @@ export class Durability implements Journal {
       );
       return durability;
     } catch (err) {
-      lock.release();
+      lock?.release();
       throw err;
     }
   }
@@ -411,7 +417,7 @@ export class Durability implements Journal {
     try {
       await this.wal.close();
     } finally {
-      this.lock.release();
+      this.lock?.release();
     }
   }
 

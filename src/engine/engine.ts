@@ -17,7 +17,13 @@ import { NO_JOURNAL, type Journal, type Mutation } from './mutation.js';
 export interface EngineOptions {
   metric: MetricName;
   dimension?: number;
-  threads: number;
+  /**
+   * The scan pool to share (a server's collections all use one). Without it the engine starts its own pool of
+   * `threads` workers and closes it on close().
+   */
+  pool?: ScanPool;
+  /** Workers of the engine's own pool (ignored with `pool`). */
+  threads?: number;
   limits?: Limits;
   /** Query cache entries (0 turns the cache off). */
   cacheSize?: number;
@@ -102,6 +108,7 @@ export class VecStoreEngine {
   readonly textIndex: TextIndex;
   readonly limits: Limits;
   private readonly pool: ScanPool;
+  private readonly ownsPool: boolean;
   private readonly batcher: QueryBatcher;
   private readonly cache: QueryCache<QueryAnswer>;
   private journal: Journal = NO_JOURNAL;
@@ -115,12 +122,8 @@ export class VecStoreEngine {
     this.store = new VectorStore({ metric: options.metric, dimension: options.dimension, rowsPerSegment: options.rowsPerSegment });
     this.textIndex = new TextIndex(options.bm25);
     this.cache = new QueryCache(options.cacheSize ?? 10_000);
-    this.pool = new ScanPool({
-      threads: options.threads,
-      segments: () => this.store.segmentDescriptors(),
-      onWorkerMetrics: options.onWorkerMetrics,
-      env: options.workerEnv,
-    });
+    this.ownsPool = options.pool === undefined;
+    this.pool = options.pool ?? new ScanPool({ threads: options.threads ?? 1, onWorkerMetrics: options.onWorkerMetrics, env: options.workerEnv });
     this.batcher = new QueryBatcher(this.pool, {
       metric: options.metric,
       dimension: () => this.store.dimension,
@@ -156,6 +159,11 @@ export class VecStoreEngine {
 
   get poolQueueDepth(): number {
     return this.pool.queueDepth + this.batcher.waiting;
+  }
+
+  /** Queries of this engine waiting for a batch slot (a shared pool's depth adds these up over its engines). */
+  get queriesWaiting(): number {
+    return this.batcher.waiting;
   }
 
   get poolUtilization(): number {
@@ -459,8 +467,14 @@ export class VecStoreEngine {
     };
   }
 
+  /**
+   * Closes the engine's own pool, or, on a shared pool, makes the workers forget this engine's segments once no scan
+   * of them is running (as compaction does with the segments it replaces).
+   */
   async close(): Promise<void> {
-    await this.pool.close();
+    if (this.ownsPool) return this.pool.close();
+    const ids = this.store.segmentDescriptors().map((s) => s.id);
+    this.batcher.whenLayoutIdle(this.store.layout().version, () => this.pool.drop(ids));
   }
 }
 

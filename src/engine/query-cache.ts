@@ -3,16 +3,21 @@ import { LRUCache } from 'lru-cache';
 
 /** Caches answers of one shape; `size` 0 turns it off. */
 export class QueryCache<T extends object> {
-  private readonly lru: LRUCache<string, T> | undefined;
+  private readonly size: number;
+  /**
+   * Made on the first answer cached: lru-cache allocates its arrays for `max` entries up front, and a server with
+   * a thousand collections must not pay that for the ones nobody queries.
+   */
+  private lru: LRUCache<string, T> | undefined;
   /** The store generation the cached answers belong to. */
   private generation = -1;
 
   constructor(size: number) {
-    this.lru = size > 0 ? new LRUCache<string, T>({ max: size }) : undefined;
+    this.size = size;
   }
 
   get enabled(): boolean {
-    return this.lru !== undefined;
+    return this.size > 0;
   }
 
   /** The key: the query vector's bytes plus every other parameter that shapes the answer. */
@@ -32,7 +37,9 @@ export class QueryCache<T extends object> {
    * dropped, so no stale answer is ever served.
    */
   set(generation: number, key: string, value: T): void {
-    if (this.lru && this.sync(generation)) this.lru.set(key, value);
+    if (this.size === 0 || !this.sync(generation)) return;
+    this.lru ??= new LRUCache<string, T>({ max: this.size });
+    this.lru.set(key, value);
   }
 
   /**
@@ -42,7 +49,7 @@ export class QueryCache<T extends object> {
   private sync(generation: number): boolean {
     if (generation < this.generation) return false;
     if (generation > this.generation) {
-      this.lru!.clear();
+      this.lru?.clear();
       this.generation = generation;
     }
     return true;

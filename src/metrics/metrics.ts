@@ -7,9 +7,18 @@ export const REQUEST_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 /** Results-per-query buckets. */
 export const QUERY_RESULT_BUCKETS = [0, 1, 5, 10, 20, 50, 100, 250, 500, 1000, 10000];
 
+/** One collection's counts, as the per-collection gauges show them. */
+export interface CollectionCounts {
+  collection: string;
+  total: number;
+  active: number;
+  deleted: number;
+  dimension: number;
+}
+
 /** What the gauges read when scraped. */
 export interface GaugeSource {
-  counts(): { total: number; active: number; deleted: number; dimension: number };
+  counts(): CollectionCounts[];
   poolQueueDepth(): number;
   poolUtilization(): number;
 }
@@ -39,10 +48,19 @@ export class VecStoreMetrics {
     }
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
-    gauge('vecstore_vectors_total', 'Vectors stored, active + soft-deleted', () => source.counts().total);
-    gauge('vecstore_vectors_active', 'Active (searchable) vectors', () => source.counts().active);
-    gauge('vecstore_vectors_deleted', 'Soft-deleted vectors', () => source.counts().deleted);
-    gauge('vecstore_dimension', 'Vector dimension (0 until the first vector fixes it)', () => source.counts().dimension);
+    // One series per collection; reset first so that a dropped collection's series disappears.
+    const perCollection = (name: string, help: string, field: 'total' | 'active' | 'deleted' | 'dimension') =>
+      new Gauge({
+        name, help, labelNames: ['collection'], registers,
+        collect() {
+          this.reset();
+          for (const c of source.counts()) this.set({ collection: c.collection }, c[field]);
+        },
+      });
+    perCollection('vecstore_vectors_total', 'Vectors stored, active + soft-deleted, per collection', 'total');
+    perCollection('vecstore_vectors_active', 'Active (searchable) vectors per collection', 'active');
+    perCollection('vecstore_vectors_deleted', 'Soft-deleted vectors per collection', 'deleted');
+    perCollection('vecstore_dimension', 'Vector dimension per collection (0 until the first vector fixes it)', 'dimension');
     gauge('vecstore_pool_queue_depth', 'Scan tasks and queries waiting for a worker', () => source.poolQueueDepth());
     gauge('vecstore_pool_utilization', 'Fraction of scan workers busy, 0 to 1', () => source.poolUtilization());
     const wsLimit = new Gauge({ name: 'vecstore_websocket_connections_limit', help: 'Configured maximum of open WebSocket connections', registers });

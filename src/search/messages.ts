@@ -2,16 +2,21 @@
 import type { MetricName } from '../distance/metric.js';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
 
-/** Name of the BroadcastChannel on which the front thread announces segments to every worker, once each. */
-export const SEGMENT_CHANNEL = 'vecstore:segments';
+/**
+ * What a pool hands its workers at start (Piscina `workerData`): the names of that pool's own channels. Names are
+ * unique per pool, so two pools (or engines) in one process never hear each other's segments or metric reports.
+ */
+export interface ScanWorkerData {
+  /** The BroadcastChannel on which the front thread announces segments to every worker of the pool, once each. */
+  segmentChannel: string;
+  /** The BroadcastChannel on which the pool's workers report their metric deltas; absent when metrics are off. */
+  metricsChannel?: string;
+}
 
 /** Broadcast by the front thread: new segments to map, or old segments (after compaction) to forget. */
 export type SegmentBroadcast =
   | { type: 'segments'; segments: SegmentDescriptor[] }
   | { type: 'drop'; ids: number[] };
-
-/** Name of the BroadcastChannel on which workers report their metric deltas to the front thread. */
-export const METRICS_CHANNEL = 'vecstore:worker-metrics';
 
 /** A worker's metric delta: what it counted since its previous report (prom-client JSON after a reset). */
 export interface WorkerMetricsReport {

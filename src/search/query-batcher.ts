@@ -46,7 +46,15 @@ export interface QueryBatcherOptions {
   maxConcurrentBatches?: number;
   /** Fewest rows worth a shard of their own: smaller stores use fewer shards than workers. */
   minRowsPerShard?: number;
+  /**
+   * Most work (rows × queries × dimension) in one task: a large scan becomes many short tasks, so that on a shared
+   * pool another store's query waits for one short task, not for a whole large scan.
+   */
+  maxTaskWork?: number;
 }
+
+/** Sources for the pool's fair queue: one per batcher (per store) in the process. */
+let nextSource = 1;
 
 /** Coalesces concurrent queries so each row is read once per batch, not once per query. */
 export class QueryBatcher {
@@ -59,10 +67,11 @@ export class QueryBatcher {
   private readonly onLayoutIdle = new Map<number, () => void>();
   /** Test-only: the next batch's first task carries this fault. */
   injectFault: ScanTask['fault'];
+  private readonly source = nextSource++;
 
   constructor(pool: ScanPool, options: QueryBatcherOptions) {
     this.pool = pool;
-    this.options = { maxBatch: 64, maxConcurrentBatches: 2, minRowsPerShard: 2048, ...options };
+    this.options = { maxBatch: 64, maxConcurrentBatches: 2, minRowsPerShard: 2048, maxTaskWork: 1 << 22, ...options };
   }
 
   /** Runs one query, batched with whatever else is waiting. */
@@ -115,12 +124,17 @@ export class QueryBatcher {
     this.inFlightByLayout.set(layout.version, (this.inFlightByLayout.get(layout.version) ?? 0) + 1);
     try {
       const task = this.buildTask(batch, dim);
-      const shards = planShards(layout, this.pool.threads, this.options.minRowsPerShard);
+      // About 4M multiply-adds per task by default (32K rows for one 128-d query; never under 1K rows). With row
+      // sketches most rows cost a sketch bound, not a distance: counting the bound keeps tasks long enough for their
+      // heaps to fill and the bound to prune.
+      const perPair = this.options.sketchWidth() || dim;
+      const maxRows = Math.max(this.options.minRowsPerShard / 2, Math.floor(this.options.maxTaskWork / (batch.length * perPair)));
+      const shards = planShards(layout, this.pool.threads, this.options.minRowsPerShard, maxRows);
       const fault = this.injectFault;
       this.injectFault = undefined;
       let results: ScanResult[];
       try {
-        results = await Promise.all(shards.map((ranges, i) => this.pool.run({ ...task, ranges, fault: i === 0 ? fault : undefined })));
+        results = await Promise.all(shards.map((ranges, i) => this.pool.run({ ...task, ranges, fault: i === 0 ? fault : undefined }, this.source)));
       } catch (err) {
         const failure = new VecStoreError('unavailable', `search failed: a scan worker stopped (${(err as Error).message}); retry the query`);
         for (const p of batch) p.reject(failure);
@@ -164,10 +178,13 @@ export class QueryBatcher {
   }
 }
 
-/** Splits the used rows into at most `threads` contiguous shards of near-equal size, each a list of per-segment ranges. */
-export function planShards(layout: ScanLayout, threads: number, minRowsPerShard: number): ShardRange[][] {
+/**
+ * Splits the used rows into contiguous shards of near-equal size, each a list of per-segment ranges: up to `threads`
+ * shards of at least `minRowsPerShard` rows, and more when a shard would exceed `maxRowsPerShard` rows.
+ */
+export function planShards(layout: ScanLayout, threads: number, minRowsPerShard: number, maxRowsPerShard = Number.POSITIVE_INFINITY): ShardRange[][] {
   const total = layout.slotsUsed;
-  const shardCount = Math.max(1, Math.min(threads, Math.ceil(total / minRowsPerShard)));
+  const shardCount = Math.max(1, Math.min(threads, Math.ceil(total / minRowsPerShard)), Math.ceil(total / maxRowsPerShard));
   const shards: ShardRange[][] = [];
   for (let s = 0; s < shardCount; s++) {
     const from = Math.floor((total * s) / shardCount);

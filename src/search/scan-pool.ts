@@ -1,40 +1,43 @@
-// The Piscina pool of scan workers: announces segments to them once, runs scan tasks, reports worker metric deltas.
+// The Piscina pool of scan workers, shared by every store of a process: announces segments to its workers once, runs
+// scan tasks, reports worker metric deltas. Its channels carry names unique to the pool, so pools never cross-talk.
+import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import { Piscina, queueOptionsSymbol } from 'piscina';
+import { FairTaskQueue, type SourceTag } from './fair-task-queue.js';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
-import {
-  METRICS_CHANNEL,
-  SEGMENT_CHANNEL,
-  type ScanResult,
-  type ScanTask,
-  type SegmentBroadcast,
-  type WorkerHello,
-  type WorkerMetricsDelta,
-  type WorkerMetricsReport,
-} from './messages.js';
+import type { ScanResult, ScanTask, ScanWorkerData, SegmentBroadcast, WorkerHello, WorkerMetricsDelta, WorkerMetricsReport } from './messages.js';
 
 const WORKER_FILE = new URL('../../workers/scan-worker.js', import.meta.url);
 
 export interface ScanPoolOptions {
   threads: number;
-  /** Current segments, re-announced whenever a (new or replacement) worker says hello. */
-  segments: () => SegmentDescriptor[];
   /** Receives the workers' metric deltas; undefined turns worker metrics off. */
   onWorkerMetrics?: (delta: WorkerMetricsDelta) => void;
   /** Extra environment for the workers (test fault switch). */
   env?: Record<string, string>;
 }
 
-/** A fixed-size pool of scan workers sharing the store's segments. */
+/**
+ * A fixed-size pool of scan workers. Segment ids are unique in the process (see VectorStore), so one pool serves any
+ * number of stores: a task names its segments, and the pool remembers every announced segment until it is dropped,
+ * to announce them again to a worker that replaces a dead one.
+ */
 export class ScanPool {
   private readonly pool: Piscina<ScanTask, ScanResult>;
-  private readonly channel = new BroadcastChannel(SEGMENT_CHANNEL);
-  private readonly metricsChannel = new BroadcastChannel(METRICS_CHANNEL);
+  private readonly channel: BroadcastChannel;
+  private readonly metricsChannel: BroadcastChannel | undefined;
   private readonly options: ScanPoolOptions;
+  private readonly segments = new Map<number, SegmentDescriptor>();
   private running = 0;
 
   constructor(options: ScanPoolOptions) {
     this.options = options;
+    const prefix = `vecstore:${process.pid}:${randomUUID()}`;
+    const workerData: ScanWorkerData = {
+      segmentChannel: `${prefix}:segments`,
+      ...(options.onWorkerMetrics ? { metricsChannel: `${prefix}:worker-metrics` } : {}),
+    };
+    this.channel = new BroadcastChannel(workerData.segmentChannel);
     this.pool = new Piscina<ScanTask, ScanResult>({
       filename: WORKER_FILE.href,
       name: 'scan',
@@ -44,35 +47,55 @@ export class ScanPool {
       idleTimeout: Number.MAX_SAFE_INTEGER,
       // 'async' lets an idle worker's event loop run, so segment broadcasts are mapped before the next task needs them.
       atomics: 'async',
-      env: { ...process.env, ...(options.env ?? {}), VECSTORE_WORKER_METRICS: options.onWorkerMetrics ? '1' : '0' } as Record<string, string>,
+      // Waiting tasks are served round-robin by source, so one busy store cannot hold the others' queries behind it.
+      taskQueue: new FairTaskQueue(),
+      // A task taken from the queue when no worker was free goes back to the front (unshift), keeping its turn; by
+      // default Piscina appends it at the tail, which would send a small store's task behind the busy one's again.
+      stricterFIFO: true,
+      workerData,
+      env: { ...process.env, ...(options.env ?? {}) } as Record<string, string>,
     });
     this.channel.onmessage = (event: unknown) => {
       const message = (event as { data: SegmentBroadcast | WorkerHello }).data;
-      if (message.type === 'hello') this.announce(this.options.segments());
+      if (message.type === 'hello') this.broadcast([...this.segments.values()]);
     };
     (this.channel as unknown as { unref(): void }).unref();
-    this.metricsChannel.onmessage = (event: unknown) => {
-      const message = (event as { data: WorkerMetricsReport }).data;
-      if (message.type === 'metrics') this.options.onWorkerMetrics?.(message.delta);
-    };
-    (this.metricsChannel as unknown as { unref(): void }).unref();
+    if (workerData.metricsChannel) {
+      const metricsChannel = new BroadcastChannel(workerData.metricsChannel);
+      metricsChannel.onmessage = (event: unknown) => {
+        const message = (event as { data: WorkerMetricsReport }).data;
+        if (message.type === 'metrics') this.options.onWorkerMetrics?.(message.delta);
+      };
+      (metricsChannel as unknown as { unref(): void }).unref();
+      this.metricsChannel = metricsChannel;
+    }
   }
 
   /** Sends new segments to every worker, once; workers map them and keep the views. */
   announce(segments: SegmentDescriptor[]): void {
-    if (segments.length > 0) this.channel.postMessage({ type: 'segments', segments } satisfies SegmentBroadcast);
+    for (const segment of segments) this.segments.set(segment.id, segment);
+    this.broadcast(segments);
   }
 
   /** Tells every worker to forget segments no scan will read again. */
   drop(ids: number[]): void {
+    for (const id of ids) this.segments.delete(id);
     if (ids.length > 0) this.channel.postMessage({ type: 'drop', ids } satisfies SegmentBroadcast);
   }
 
-  /** Runs one scan task on some worker. */
-  async run(task: ScanTask): Promise<ScanResult> {
+  private broadcast(segments: SegmentDescriptor[]): void {
+    if (segments.length > 0) this.channel.postMessage({ type: 'segments', segments } satisfies SegmentBroadcast);
+  }
+
+  /**
+   * Runs one scan task on some worker. `source` names who asks (a store's batcher): while workers are busy, waiting
+   * tasks of different sources take turns.
+   */
+  async run(task: ScanTask, source = 0): Promise<ScanResult> {
     this.running++;
     try {
-      return await this.pool.run(task);
+      const tagged: ScanTask & { [queueOptionsSymbol]: SourceTag } = { ...task, [queueOptionsSymbol]: { source } };
+      return await this.pool.run(tagged);
     } finally {
       this.running--;
     }
@@ -80,6 +103,11 @@ export class ScanPool {
 
   get threads(): number {
     return this.options.threads;
+  }
+
+  /** Segments currently announced (every store's), for tests and diagnostics. */
+  get segmentCount(): number {
+    return this.segments.size;
   }
 
   /** Tasks waiting for a free worker. */
@@ -99,7 +127,7 @@ export class ScanPool {
 
   async close(): Promise<void> {
     this.channel.close();
-    this.metricsChannel.close();
+    this.metricsChannel?.close();
     await this.pool.destroy();
   }
 }

@@ -2,25 +2,29 @@
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import { VecStoreError, errorType } from '../errors.js';
-import type { VecStoreEngine } from '../engine/engine.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Limits } from '../engine/limits.js';
+import type { MetricName } from '../distance/metric.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
-import { Authenticator, type AuthConfig } from './auth.js';
+import { authorize, type Authenticator, type Principal } from './auth.js';
 import { readBody, writeAnswer, type ResponseState } from './http-io.js';
 import { Router, UNKNOWN_ENDPOINT } from './router.js';
-import { buildRoutes, type HttpMethod, type RouteAnswer } from './routes.js';
-import type { SnapshotService } from './snapshot-service.js';
+import { buildRoutes, requestCollection, type HttpMethod, type RouteAnswer } from './routes.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 import { registerQueryStream } from './ws-query-stream.js';
 
-export interface ServerOptions extends AuthConfig {
+export interface ServerOptions {
   host: string;
   port: number;
   /** Require an API key for `/metrics` too. */
   metricsAuth: boolean;
-  engine: VecStoreEngine;
+  auth: Authenticator;
+  catalog: Catalog;
+  limits: Limits;
+  /** Metric of collections created without one. */
+  defaultMetric: MetricName;
   metrics: VecStoreMetrics | undefined;
-  snapshots: SnapshotService | undefined;
   /** Parses large and Arrow batch bodies in worker threads (inline without it). */
   parser?: ParsePool;
   logger: Logger;
@@ -44,9 +48,8 @@ export function uwsIsNative(): boolean {
 
 /** Starts listening; resolves once the port is bound. */
 export function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { engine, metrics, logger } = options;
-  const auth = new Authenticator(options);
-  const router = new Router(buildRoutes({ engine, metrics, snapshots: options.snapshots, parser: options.parser, isReady: options.isReady }));
+  const { catalog, metrics, logger, auth, limits } = options;
+  const router = new Router(buildRoutes({ catalog, limits, defaultMetric: options.defaultMetric, metrics, parser: options.parser, isReady: options.isReady }));
   const app = uWS.App();
   let inFlight = 0;
   let stopping = false;
@@ -56,7 +59,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     if (inFlight === 0) onIdle?.();
   };
 
-  const stream = registerQueryStream(app, { engine, metrics, auth, logger });
+  const stream = registerQueryStream(app, { catalog, limits, metrics, auth, logger });
 
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const started = performance.now();
@@ -99,12 +102,14 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       return;
     }
     const { route, params } = match;
+    let principal: Principal | undefined;
     try {
       if (stopping) throw new VecStoreError('unavailable', 'server: shutting down');
       // Until recovery has loaded the data, answers would be incomplete and writes could bypass the log.
-      if (!route.open && route.path !== '/metrics' && !options.isReady()) throw new VecStoreError('unavailable', 'server: starting up (recovering data); retry when /ready answers 200');
-      if (auth.enabled && !route.open && !(route.path === '/metrics' && !options.metricsAuth)) {
-        auth.check(req.getHeader('authorization'), req.getHeader('api-key'), route.writes);
+      if (route.access !== 'open' && route.path !== '/metrics' && !options.isReady()) throw new VecStoreError('unavailable', 'server: starting up (recovering data); retry when /ready answers 200');
+      if (auth.enabled && route.access !== 'open' && !(route.path === '/metrics' && !options.metricsAuth)) {
+        principal = auth.authenticate(req.getHeader('authorization'), req.getHeader('api-key'));
+        authorize(principal, route.access, requestCollection(route, params));
       }
     } catch (err) {
       fail(err);
@@ -116,7 +121,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       // No body to read: answer within this callback when the handler is synchronous (health, stats, gets).
       let result: RouteAnswer | Promise<RouteAnswer>;
       try {
-        result = route.handler({ params, rawQuery, contentType: '', body: EMPTY_BODY });
+        result = route.handler({ params, rawQuery, contentType: '', body: EMPTY_BODY, principal });
       } catch (err) {
         fail(err);
         return;
@@ -132,9 +137,9 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
 
     const contentType = req.getHeader('content-type');
     goAsync();
-    readBody(res, req, state, engine.limits.maxBodyBytes)
+    readBody(res, req, state, limits.maxBodyBytes)
       .then(
-        async (body) => respond(await route.handler({ params, rawQuery, contentType, body })),
+        async (body) => respond(await route.handler({ params, rawQuery, contentType, body, principal })),
         // A refused body is answered at once and the connection closed, since the rest of the body is still coming.
         (err) => fail(err, true),
       )

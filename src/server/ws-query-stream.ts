@@ -1,12 +1,15 @@
 // WebSocket `/ws/query-stream`: many queries in flight per socket, each answered as a stream of result messages.
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { VecStoreError, errorType } from '../errors.js';
-import type { VecStoreEngine, QueryAnswer } from '../engine/engine.js';
+import type { QueryAnswer } from '../engine/engine.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Collection } from '../catalog/collection.js';
+import type { Limits } from '../engine/limits.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { isPlainObject } from '../engine/record-validation.js';
 import { parseHybridQuery, parseVectorQuery } from './query-request.js';
-import type { Authenticator } from './auth.js';
+import { authorize, type Authenticator, type Principal } from './auth.js';
 import { statusLine } from './http-io.js';
 
 /** The reason uWS gives its close handler when it drops a socket for a message over maxPayloadLength. */
@@ -24,13 +27,16 @@ interface Outgoing {
 }
 
 interface SocketState {
+  /** The key the socket was opened with (undefined when no key is configured); checked per query's collection. */
+  principal: Principal | undefined;
   inFlight: number;
   closed: boolean;
   queue: Outgoing[];
 }
 
 export interface QueryStreamOptions {
-  engine: VecStoreEngine;
+  catalog: Catalog;
+  limits: Limits;
   metrics: VecStoreMetrics | undefined;
   auth: Authenticator;
   logger: Logger;
@@ -38,8 +44,7 @@ export interface QueryStreamOptions {
 
 /** Registers the WebSocket route; returns a function that closes every open socket with 1001 (going away). */
 export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptions): { closeAll(): void; open(): number } {
-  const { engine, metrics, auth, logger } = options;
-  const limits = engine.limits;
+  const { catalog, limits, metrics, auth, logger } = options;
   const sockets = new Set<WebSocket<SocketState>>();
 
   const flush = (ws: WebSocket<SocketState>): void => {
@@ -76,11 +81,12 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     state.inFlight++;
     const release = () => { state.inFlight--; };
     try {
+      const collection = resolveCollection(catalog, state.principal, body.collection);
       const hybrid = body.text_query !== undefined;
       const type = hybrid ? 'hybrid' : 'vector';
       let answer: QueryAnswer & { cached: boolean };
-      if (hybrid) answer = await engine.hybridQuery(parseHybridQuery(body, limits, vector));
-      else answer = await engine.query(parseVectorQuery(body, limits, vector));
+      if (hybrid) answer = await collection.engine.hybridQuery(parseHybridQuery(body, limits, vector));
+      else answer = await collection.engine.query(parseVectorQuery(body, limits, vector));
       metrics?.observeQuery(type, answer.results.length, answer.cached);
       const rid = withRequestId(requestId);
       const items: Outgoing[] = answer.results.map((r) => ({ message: JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...rid }) }));
@@ -111,13 +117,14 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       const authorization = req.getHeader('authorization');
       const apiKey = req.getHeader('api-key');
       const offers = offered.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      let principal: Principal | undefined;
       try {
         if (sockets.size >= limits.maxWsConnections) {
           throw new VecStoreError('too_many_connections', `websocket: ${limits.maxWsConnections} connections are already open`);
         }
         const keyOffer = offers.find((p) => p.startsWith(KEY_PROTOCOL_PREFIX));
-        if (keyOffer && apiKey === '' && authorization === '') auth.checkKey(keyOffer.slice(KEY_PROTOCOL_PREFIX.length), false);
-        else auth.check(authorization, apiKey, false);
+        if (keyOffer && apiKey === '' && authorization === '') principal = auth.authenticateKey(keyOffer.slice(KEY_PROTOCOL_PREFIX.length));
+        else principal = auth.authenticate(authorization, apiKey);
       } catch (err) {
         const e = err as VecStoreError;
         metrics?.errors.inc({ error_type: errorType(e.code) });
@@ -128,7 +135,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       }
       // Never echo the key offer back; answer with our protocol name if the client offered it.
       const chosen = offers.includes(WS_PROTOCOL) ? WS_PROTOCOL : '';
-      res.upgrade<SocketState>({ inFlight: 0, closed: false, queue: [] }, key, chosen, extensions, context);
+      res.upgrade<SocketState>({ principal, inFlight: 0, closed: false, queue: [] }, key, chosen, extensions, context);
     },
     open: (ws) => {
       sockets.add(ws);
@@ -181,6 +188,17 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     },
     open: () => sockets.size,
   };
+}
+
+/** The collection a message names (`default` without one), if the socket's key may read it. */
+function resolveCollection(catalog: Catalog, principal: Principal | undefined, name: unknown): Collection {
+  if (name === undefined) {
+    authorize(principal, 'read', 'default');
+    return catalog.defaultForRead();
+  }
+  if (typeof name !== 'string') throw new VecStoreError('validation', 'collection: must be a collection name (a string)');
+  authorize(principal, 'read', name);
+  return catalog.require(name);
 }
 
 function withRequestId(requestId: unknown): { request_id?: unknown } {

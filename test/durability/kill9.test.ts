@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { seededRandom } from '../helpers/random.js';
 import { tempDir } from '../helpers/durable-state.js';
@@ -151,6 +152,6 @@ test('SIGKILL at random moments never loses an acknowledged write nor half-appli
     }
   }
   assert.ok(acknowledged > 100, `only ${acknowledged} writes were acknowledged`);
-  const checkpoints = fs.readdirSync(dataDir).filter((n) => n.startsWith('checkpoint-'));
+  const checkpoints = fs.readdirSync(path.join(dataDir, 'collections', 'default')).filter((n) => n.startsWith('checkpoint-'));
   console.log(`kill9: ${acknowledged} acknowledged writes, ${inDoubt} in doubt at kills, ${model.size} ids tracked, live checkpoint ${checkpoints.join(',') || 'none'}`);
 });

@@ -88,10 +88,10 @@ test('every metric equals the scripted workload exactly', async () => {
   assert.equal(value(text, 'vecstore_errors_total{error_type="not_found"}'), 4, 'two unknown ids and two unknown routes');
   assert.equal(value(text, 'vecstore_errors_total{error_type="validation"}'), 1);
   assert.equal(value(text, 'vecstore_errors_total{error_type="dimension_mismatch"}'), 1);
-  assert.equal(value(text, 'vecstore_vectors_total'), 9, '10 records, one hard-deleted');
-  assert.equal(value(text, 'vecstore_vectors_active'), 7);
-  assert.equal(value(text, 'vecstore_vectors_deleted'), 2);
-  assert.equal(value(text, 'vecstore_dimension'), DIM);
+  assert.equal(value(text, 'vecstore_vectors_total{collection="default"}'), 9, '10 records, one hard-deleted');
+  assert.equal(value(text, 'vecstore_vectors_active{collection="default"}'), 7);
+  assert.equal(value(text, 'vecstore_vectors_deleted{collection="default"}'), 2);
+  assert.equal(value(text, 'vecstore_dimension{collection="default"}'), DIM);
   assert.equal(value(text, 'vecstore_websocket_connections'), 1);
   assert.equal(value(text, 'vecstore_requests_total{endpoint="/v1/upsert",method="POST"}'), 9);
   assert.equal(value(text, 'vecstore_requests_total{endpoint="/v1/delete/:id",method="DELETE"}'), 2, 'the route template, never the raw path');

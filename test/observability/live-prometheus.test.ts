@@ -52,8 +52,9 @@ async function promQuery(base: string, expr: string): Promise<{ empty: boolean; 
 /** Every expression the project ships, labelled by where it comes from, as sent to Prometheus. */
 function shippedExpressions(): { source: string; expr: string }[] {
   const out: { source: string; expr: string }[] = [];
-  for (const { source, expr } of dashboardExpressions(readJson('observability/grafana/dashboards/vecstore.json'))) {
-    out.push({ source, expr: substituteGrafanaVariables(expr) });
+  const dashboard = readJson<{ panels: never[]; templating?: { list: Array<{ name: string; allValue?: string }> } }>('observability/grafana/dashboards/vecstore.json');
+  for (const { source, expr } of dashboardExpressions(dashboard)) {
+    out.push({ source, expr: substituteGrafanaVariables(expr, dashboard.templating?.list) });
   }
   for (const rule of rulesOf('observability/alerts.yml')) {
     out.push({ source: `alerts.yml ${rule.alert} (measurement)`, expr: measurementOf(rule.expr) });

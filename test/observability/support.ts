@@ -228,11 +228,17 @@ export function allPanels(dashboard: { panels: Panel[] }): Panel[] {
 /** Grafana's built-in interval variables, replaced by a fixed window when sent to Prometheus. */
 export const GRAFANA_INTERVAL_VARIABLES = ['__rate_interval', '__interval', '__range'];
 
-/** A dashboard expression with Grafana's interval variables replaced by `1m`. */
-export function substituteGrafanaVariables(expr: string): string {
+/**
+ * A dashboard expression with Grafana's interval variables replaced by `1m` and the dashboard's own variables by
+ * their "All" value (`allValue`), as Grafana sends them by default.
+ */
+export function substituteGrafanaVariables(expr: string, variables: Array<{ name: string; allValue?: string }> = []): string {
   let out = expr;
   for (const v of GRAFANA_INTERVAL_VARIABLES) {
     out = out.replaceAll(`\${${v}}`, '1m').replaceAll(`$${v}`, '1m');
+  }
+  for (const v of variables) {
+    if (v.allValue !== undefined) out = out.replaceAll(`\${${v.name}}`, v.allValue).replaceAll(`$${v.name}`, v.allValue);
   }
   return out;
 }

@@ -1,0 +1,106 @@
+// The data directory of a catalog: one LOCK at the root, one directory per collection under `collections/`, created
+// and dropped by atomic renames, and the one-time move of a single-store data directory into `collections/default/`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { VecStoreError } from '../errors.js';
+import { fsyncDir, writeFileAtomic } from '../persistence/data-dir.js';
+import { DEFAULT_COLLECTION, toCollectionFile, type CollectionSettings } from './collection-settings.js';
+
+/** The settings file inside each collection directory. */
+export const COLLECTION_FILE = 'collection.json';
+/** Prefixes of entries under `collections/` that are not collections: unfinished creates, drops, the migration. */
+const TMP_PREFIX = '.tmp-';
+const TRASH_PREFIX = '.trash-';
+const MIGRATION_DIR = '.migrate-default';
+
+/** Where the catalog keeps what. */
+export class CatalogLayout {
+  readonly root: string;
+  readonly collections: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.collections = path.join(root, 'collections');
+  }
+
+  dirOf(name: string): string {
+    return path.join(this.collections, name);
+  }
+
+  /**
+   * Names of the collection directories. Removes what crashes left: unfinished creates (never renamed into place, so
+   * they never existed) and drops (renamed to the trash, so they no longer exist).
+   */
+  listAndClean(warn: (obj: object, msg: string) => void): string[] {
+    fs.mkdirSync(this.collections, { recursive: true });
+    const names: string[] = [];
+    for (const entry of fs.readdirSync(this.collections, { withFileTypes: true })) {
+      if (entry.name.startsWith(TMP_PREFIX) || entry.name.startsWith(TRASH_PREFIX)) {
+        fs.rmSync(path.join(this.collections, entry.name), { recursive: true, force: true });
+      } else if (entry.isDirectory() && fs.existsSync(path.join(this.collections, entry.name, COLLECTION_FILE))) {
+        names.push(entry.name);
+      } else if (entry.name !== MIGRATION_DIR) {
+        warn({ entry: path.join(this.collections, entry.name) }, 'not a collection directory (no collection.json); left alone');
+      }
+    }
+    return names.sort();
+  }
+
+  /**
+   * Creates a collection directory atomically: settings written and fsynced in a temporary directory, which is then
+   * renamed into place (the commit point) and the parent fsynced. A crash before the rename leaves nothing.
+   */
+  create(name: string, settings: CollectionSettings): string {
+    const tmp = path.join(this.collections, `${TMP_PREFIX}${name}-${randomUUID()}`);
+    fs.mkdirSync(tmp);
+    try {
+      writeFileAtomic(path.join(tmp, COLLECTION_FILE), JSON.stringify(toCollectionFile(name, settings)));
+      fs.renameSync(tmp, this.dirOf(name));
+    } catch (err) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    fsyncDir(this.collections);
+    return this.dirOf(name);
+  }
+
+  /**
+   * Drops a collection directory: renamed to a trash name (the commit point; a crash after it leaves no collection) and
+   * the parent fsynced. Returns the trash path, whose removal may run in the background.
+   */
+  moveToTrash(name: string): string {
+    const trash = path.join(this.collections, `${TRASH_PREFIX}${name}-${randomUUID()}`);
+    fs.renameSync(this.dirOf(name), trash);
+    fsyncDir(this.collections);
+    return trash;
+  }
+
+  /**
+   * Moves a data directory written by the single-store version (log, checkpoints, snapshots at the root) into
+   * `collections/default/`. Each file is moved by rename into a staging directory, which becomes the collection by one
+   * more rename; a crash midway leaves every file either at the root or in the staging directory, and the next start
+   * finishes the move. Returns true if it migrated.
+   */
+  migrateLegacy(settings: CollectionSettings): boolean {
+    const staging = path.join(this.collections, MIGRATION_DIR);
+    const legacy = fs.readdirSync(this.root).filter(isLegacyEntry);
+    if (legacy.length === 0 && !fs.existsSync(staging)) return false;
+    if (fs.existsSync(this.dirOf(DEFAULT_COLLECTION))) {
+      throw new VecStoreError('conflict', `data directory ${this.root} holds both single-store files (${legacy.join(', ')}) and collections/${DEFAULT_COLLECTION}; move one of them away`);
+    }
+    fs.mkdirSync(staging, { recursive: true });
+    for (const entry of legacy) fs.renameSync(path.join(this.root, entry), path.join(staging, entry));
+    fsyncDir(staging);
+    fsyncDir(this.root);
+    if (!fs.existsSync(path.join(staging, COLLECTION_FILE))) writeFileAtomic(path.join(staging, COLLECTION_FILE), JSON.stringify(toCollectionFile(DEFAULT_COLLECTION, settings)));
+    fs.renameSync(staging, this.dirOf(DEFAULT_COLLECTION));
+    fsyncDir(this.collections);
+    return true;
+  }
+}
+
+/** What the single-store version kept at the root of its data directory (everything but the LOCK). */
+function isLegacyEntry(name: string): boolean {
+  return name === 'CURRENT' || name === 'snapshots' || name.startsWith('CURRENT.tmp-') || name.startsWith('checkpoint-') || name.startsWith('tmp-') || /^wal-\d+\.log/.test(name);
+}

@@ -1,0 +1,72 @@
+// One collection: its settings, its engine (store, text index, cache, batcher on the shared pool) and its journal
+// (write-ahead log, checkpoints, snapshots in its own directory). Knows nothing of other collections.
+import { VecStoreError } from '../errors.js';
+import type { VecStoreEngine } from '../engine/engine.js';
+import type { Durability, SnapshotInfo } from '../engine/durability.js';
+import type { CollectionSettings, HnswSettings, IndexKind } from './collection-settings.js';
+
+/** One entry of `GET /v1/collections`. */
+export interface CollectionSummary {
+  name: string;
+  dimension: number | null;
+  metric: string;
+  index: IndexKind;
+  active_vectors: number;
+  deleted_vectors: number;
+}
+
+export class Collection {
+  readonly name: string;
+  readonly settings: CollectionSettings;
+  readonly engine: VecStoreEngine;
+  /** Absent only for the stand-in that answers reads of a `default` collection not created yet. */
+  private readonly durability: Durability | undefined;
+
+  constructor(name: string, settings: CollectionSettings, engine: VecStoreEngine, durability: Durability | undefined) {
+    this.name = name;
+    this.settings = settings;
+    this.engine = engine;
+    this.durability = durability;
+  }
+
+  /** The current dimension: the configured one, or the one the first vector fixed. */
+  get dimension(): number | undefined {
+    return this.engine.dimension;
+  }
+
+  summary(): CollectionSummary {
+    const counts = this.engine.store.counts;
+    return { name: this.name, dimension: this.dimension ?? null, metric: this.settings.metric, index: this.settings.index, active_vectors: counts.active, deleted_vectors: counts.deleted };
+  }
+
+  /** `GET /v1/collections/:name`: the settings and the fields of `/v1/stats`. */
+  describe(): { name: string; index: IndexKind; hnsw: HnswSettings } & ReturnType<VecStoreEngine['stats']> {
+    return { name: this.name, index: this.settings.index, hnsw: this.settings.hnsw, ...this.engine.stats() };
+  }
+
+  createSnapshot(name: string): Promise<{ name: string; path: string }> {
+    return this.journal().createSnapshot(name);
+  }
+
+  async listSnapshots(): Promise<SnapshotInfo[]> {
+    return this.durability ? this.durability.listSnapshots() : [];
+  }
+
+  restoreSnapshot(name: string): Promise<{ vectors_restored: number }> {
+    return this.journal().restoreSnapshot(name);
+  }
+
+  /** Waits for its checkpoints and snapshots, fsyncs and closes its log, and releases its segments in the pool. */
+  async close(): Promise<void> {
+    try {
+      await this.durability?.close();
+    } finally {
+      await this.engine.close();
+    }
+  }
+
+  private journal(): Durability {
+    if (!this.durability) throw new VecStoreError('collection_not_found', `collection: ${JSON.stringify(this.name)} does not exist yet`);
+    return this.durability;
+  }
+}

@@ -1,0 +1,204 @@
+// The data routes of one collection (upsert, query, deletes, snapshots, ...), written once against a Collection and
+// mounted twice by the route table: under /v1/collections/:name/ and, for the `default` collection, under /v1/.
+import { VecStoreError, errorType, type ErrorCode } from '../errors.js';
+import type { Access } from '../catalog/api-keys.js';
+import type { Collection } from '../catalog/collection.js';
+import type { Limits } from '../engine/limits.js';
+import { parseId, parseRecord } from '../engine/record-validation.js';
+import type { VecStoreMetrics } from '../metrics/metrics.js';
+import { parseBinaryVector, parseJsonObject } from './http-io.js';
+import { parseHybridQuery, parseVectorQuery } from './query-request.js';
+import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
+import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
+import { validateBatchBody } from '../ingest/batch-body.js';
+import type { ParsePool } from '../ingest/parse-pool.js';
+import type { HttpMethod, RouteAnswer, RouteContext } from './routes.js';
+
+/** A route acting on one collection; `suffix` follows the collection's prefix. */
+export interface CollectionRoute {
+  method: HttpMethod;
+  suffix: string;
+  access: Exclude<Access, 'admin'>;
+  /** Under /v1/, creates the `default` collection if it does not exist yet (its first write). */
+  createsDefault?: boolean;
+  handler(collection: Collection, ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
+}
+
+/** Every per-collection route. `ctx.params` holds only the route's own parameters (the collection name is taken off). */
+export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | undefined, parser: ParsePool | undefined): CollectionRoute[] {
+  const jsonOrBinaryQuery = (ctx: RouteContext): Record<string, unknown> => {
+    if (!isBinary(ctx)) return parseJsonObject(ctx.body);
+    // Binary bodies carry only the vector; the other parameters come from the query string.
+    const fromQuery: Record<string, unknown> = {};
+    for (const [key, value] of new URLSearchParams(ctx.rawQuery)) fromQuery[key] = key === 'limit' || key === 'k' || key === 'alpha' ? Number(value) : key === 'include_vectors' ? value === 'true' : value;
+    return fromQuery;
+  };
+
+  const routes: CollectionRoute[] = [
+    {
+      method: 'POST', suffix: '/upsert', access: 'write', createsDefault: true,
+      handler: async (c, ctx) => {
+        let record;
+        if (isBinary(ctx)) {
+          const query = new URLSearchParams(ctx.rawQuery);
+          const metadata = query.get('metadata');
+          record = parseRecord({ id: query.get('id') ?? undefined, vector: parseBinaryVector(ctx.body), metadata: metadata ? parseJsonQueryParam(metadata, 'metadata') : undefined, text: query.get('text') ?? undefined }, '', limits);
+        } else {
+          record = parseRecord(parseJsonObject(ctx.body), '', limits);
+        }
+        await c.engine.upsert(record);
+        metrics?.upserts.inc({ batch: 'single' });
+        return { json: '{"success":true}' };
+      },
+    },
+    {
+      method: 'POST', suffix: '/batch-upsert', access: 'write', createsDefault: true,
+      handler: async (c, ctx) => {
+        // JSON `{records: [...]}` or an Arrow IPC stream of columns id, vector, metadata?, text?: the same answer either way.
+        const format = ctx.contentType.startsWith(ARROW_STREAM_TYPE) ? 'arrow' : 'json';
+        const batch = parser
+          ? await parser.parse(format, ctx.body, limits, c.engine.dimension)
+          : validateBatchBody(format, ctx.body, limits, c.engine.dimension);
+        const outcome = await c.engine.batchUpsertValidated(batch);
+        metrics?.upserts.inc({ batch: 'batch' });
+        for (const e of outcome.errors) metrics?.errors.inc({ error_type: errorType(e.code as ErrorCode) });
+        return { json: outcome };
+      },
+    },
+    {
+      method: 'POST', suffix: '/scroll', access: 'read',
+      handler: (c, ctx) => {
+        const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
+        return { json: scrollAnswer(c.engine.scroll(parseScrollRequest(body, limits))) };
+      },
+    },
+    {
+      method: 'POST', suffix: '/query', access: 'read',
+      handler: async (c, ctx) => {
+        const body = jsonOrBinaryQuery(ctx);
+        const q = parseVectorQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
+        const answer = await c.engine.query(q);
+        metrics?.observeQuery('vector', answer.results.length, answer.cached);
+        return { json: { results: answer.results, stats: answer.stats } };
+      },
+    },
+    {
+      method: 'POST', suffix: '/hybrid-query', access: 'read',
+      handler: async (c, ctx) => {
+        const body = jsonOrBinaryQuery(ctx);
+        const q = parseHybridQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
+        const answer = await c.engine.hybridQuery(q);
+        metrics?.observeQuery('hybrid', answer.results.length, answer.cached);
+        return { json: { results: answer.results, stats: answer.stats } };
+      },
+    },
+    {
+      method: 'GET', suffix: '/vectors/:id', access: 'read',
+      handler: (c, ctx) => {
+        const id = pathId(ctx, limits.maxIdLength);
+        const record = c.engine.get(id);
+        if (!record) throw new VecStoreError('not_found', `id: no vector with id ${JSON.stringify(id)}`);
+        const answer: Record<string, unknown> = { id, vector: Array.from(record.vector), metadata: record.metadata ?? {} };
+        if (record.text !== undefined) answer.text = record.text;
+        answer.deleted = record.deleted;
+        return { json: answer };
+      },
+    },
+    {
+      method: 'DELETE', suffix: '/delete/:id', access: 'write',
+      handler: async (c, ctx) => {
+        await withNotFound(c.engine.delete(pathId(ctx, limits.maxIdLength)), { found: false, deleted: false });
+        metrics?.deletes.inc({ type: 'hard' });
+        return { json: { found: true, deleted: true } };
+      },
+    },
+    {
+      method: 'POST', suffix: '/soft-delete/:id', access: 'write',
+      handler: async (c, ctx) => {
+        await withNotFound(c.engine.softDelete(pathId(ctx, limits.maxIdLength)), { found: false, marked_deleted: false });
+        metrics?.deletes.inc({ type: 'soft' });
+        return { json: { found: true, marked_deleted: true } };
+      },
+    },
+    {
+      method: 'POST', suffix: '/restore/:id', access: 'write',
+      handler: async (c, ctx) => {
+        await withNotFound(c.engine.restore(pathId(ctx, limits.maxIdLength)), { found: false, restored: false });
+        return { json: { found: true, restored: true } };
+      },
+    },
+    {
+      method: 'POST', suffix: '/compact', access: 'write',
+      handler: async (c) => {
+        const { removedCount, freedBytes } = await c.engine.compact();
+        return { json: { removed_count: removedCount, freed_bytes: freedBytes } };
+      },
+    },
+    { method: 'GET', suffix: '/stats', access: 'read', handler: (c) => ({ json: c.engine.stats() }) },
+    {
+      method: 'POST', suffix: '/snapshots', access: 'write', createsDefault: true,
+      handler: async (c, ctx) => {
+        const body = parseJsonObject(ctx.body);
+        if (typeof body.name !== 'string') throw new VecStoreError('validation', 'name: must be a string');
+        const created = await c.createSnapshot(body.name);
+        return { json: { success: true, name: created.name, path: created.path } };
+      },
+    },
+    { method: 'GET', suffix: '/snapshots', access: 'read', handler: async (c) => ({ json: { snapshots: await c.listSnapshots() } }) },
+    {
+      method: 'POST', suffix: '/snapshots/:snapshot/restore', access: 'write', createsDefault: true,
+      handler: async (c, ctx) => {
+        const restored = await c.restoreSnapshot(decodeParam(ctx.params[0], 'name'));
+        return { json: { success: true, vectors_restored: restored.vectors_restored } };
+      },
+    },
+  ];
+  if (process.env.VECSTORE_TEST_FAULTS === '1') {
+    // Test-only switch (never on in production): the next scan task of this collection dies inside its worker thread.
+    routes.push({
+      method: 'POST', suffix: '/_test/worker-fault', access: 'write', createsDefault: true,
+      handler: (c, ctx) => {
+        const { fault } = parseJsonObject(ctx.body);
+        if (fault !== 'throw' && fault !== 'exit') throw new VecStoreError('validation', 'fault: must be "throw" or "exit"');
+        c.engine.injectWorkerFault(fault);
+        return { json: { armed: fault } };
+      },
+    });
+  }
+  return routes;
+}
+
+function isBinary(ctx: RouteContext): boolean {
+  return ctx.contentType.startsWith('application/octet-stream');
+}
+
+/** Adds the route's usual answer fields (`found: false`, ...) to a not_found error, so clients can read either shape. */
+async function withNotFound(work: Promise<void>, fields: Record<string, unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    if (err instanceof VecStoreError && err.code === 'not_found') throw new VecStoreError('not_found', err.message, fields);
+    throw err;
+  }
+}
+
+/** A percent-decoded path parameter; `validation` naming the field when the encoding is malformed. */
+export function decodeParam(raw: string, field: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new VecStoreError('validation', `${field}: malformed percent-encoding in the path`);
+  }
+}
+
+function pathId(ctx: RouteContext, maxIdLength: number): string {
+  return parseId(decodeParam(ctx.params[0], 'id'), 'id', { maxIdLength } as never);
+}
+
+function parseJsonQueryParam(value: string, field: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new VecStoreError('validation', `${field}: the query parameter must be JSON`);
+  }
+}
