@@ -19,9 +19,13 @@ export class CatalogLayout {
   readonly root: string;
   readonly collections: string;
 
+  /** One fsync of `collections/` serves every rename made before it started (group commit of directory entries). */
+  private readonly collectionsSync: DirSync;
+
   constructor(root: string) {
     this.root = root;
     this.collections = path.join(root, 'collections');
+    this.collectionsSync = new DirSync(this.collections);
   }
 
   dirOf(name: string): string {
@@ -49,19 +53,28 @@ export class CatalogLayout {
 
   /**
    * Creates a collection directory atomically: settings written and fsynced in a temporary directory, which is then
-   * renamed into place (the commit point) and the parent fsynced. A crash before the rename leaves nothing.
+   * renamed into place (the commit point) and the parent fsynced. A crash before the rename leaves nothing. The I/O is
+   * asynchronous so that concurrent creates overlap, and they share the parent's fsync.
    */
-  create(name: string, settings: CollectionSettings): string {
+  async create(name: string, settings: CollectionSettings): Promise<string> {
     const tmp = path.join(this.collections, `${TMP_PREFIX}${name}-${randomUUID()}`);
-    fs.mkdirSync(tmp);
+    await fs.promises.mkdir(tmp);
     try {
-      writeFileAtomic(path.join(tmp, COLLECTION_FILE), JSON.stringify(toCollectionFile(name, settings)));
-      fs.renameSync(tmp, this.dirOf(name));
+      // The directory is private until the rename, so the file needs no rename of its own: write, fsync, done.
+      const file = await fs.promises.open(path.join(tmp, COLLECTION_FILE), 'wx', 0o644);
+      try {
+        await file.writeFile(JSON.stringify(toCollectionFile(name, settings)));
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await fsyncDirAsync(tmp);
+      await fs.promises.rename(tmp, this.dirOf(name));
     } catch (err) {
-      fs.rmSync(tmp, { recursive: true, force: true });
+      await fs.promises.rm(tmp, { recursive: true, force: true });
       throw err;
     }
-    fsyncDir(this.collections);
+    await this.collectionsSync.sync();
     return this.dirOf(name);
   }
 
@@ -97,6 +110,44 @@ export class CatalogLayout {
     fs.renameSync(staging, this.dirOf(DEFAULT_COLLECTION));
     fsyncDir(this.collections);
     return true;
+  }
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Fsyncs one directory on behalf of many callers: a call waits for an fsync that started after it, and calls that
+ * arrive while one runs share the next one.
+ */
+class DirSync {
+  private readonly dir: string;
+  private running: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  sync(): Promise<void> {
+    if (!this.running) {
+      this.running = fsyncDirAsync(this.dir).finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    // One is running but may have started before our rename: wait for the one after it, shared with later callers.
+    this.next ??= this.running.catch(() => {}).then(() => {
+      this.next = undefined;
+      return this.sync();
+    });
+    return this.next;
   }
 }
 

@@ -1,5 +1,5 @@
 // The catalog: the collections of one server by name, their directories under one locked data directory, and the
-// one scan pool they share. Creates and drops are serialised, durable and atomic.
+// one scan pool they share. Creates and drops are durable and atomic, and one at a time per name.
 import fs from 'node:fs';
 import path from 'node:path';
 import { VecStoreError } from '../errors.js';
@@ -43,8 +43,10 @@ export class Catalog {
   private readonly lock: DataDirLock;
   private readonly layout: CatalogLayout;
   private readonly collections = new Map<string, Collection>();
-  /** Creates and drops run one at a time, in call order. */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Per name, the last create or drop: operations on one name run one at a time, in call order; names in parallel. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+  /** Creates under way, counted against --max-collections before they finish. */
+  private creating = 0;
   /** Answers reads of `default` before its first write: an empty collection that is never written or persisted. */
   private readonly emptyDefault: Collection;
   private closed = false;
@@ -125,7 +127,7 @@ export class Catalog {
   async defaultForWrite(): Promise<Collection> {
     const existing = this.collections.get(DEFAULT_COLLECTION);
     if (existing) return existing;
-    return this.serial(async () => this.collections.get(DEFAULT_COLLECTION) ?? this.createNow(DEFAULT_COLLECTION, this.defaultSettings()));
+    return this.exclusive(DEFAULT_COLLECTION, async () => this.collections.get(DEFAULT_COLLECTION) ?? this.createNow(DEFAULT_COLLECTION, this.defaultSettings()));
   }
 
   /**
@@ -134,7 +136,7 @@ export class Catalog {
    */
   async create(name: string, settings: CollectionSettings): Promise<{ collection: Collection; created: boolean }> {
     validateCollectionName(name);
-    return this.serial(async () => {
+    return this.exclusive(name, async () => {
       const existing = this.collections.get(name);
       if (existing) {
         if (!sameSettings(existing.settings, existing.dimension, settings)) {
@@ -149,7 +151,7 @@ export class Catalog {
   /** Drops a collection: its memory is released and its files removed. `collection_not_found` if there is none. */
   async drop(name: string): Promise<void> {
     validateCollectionName(name);
-    return this.serial(async () => {
+    return this.exclusive(name, async () => {
       const collection = this.require(name);
       // Out of the table first: requests from here on see no collection (or, for `default`, a fresh one).
       this.collections.delete(name);
@@ -177,7 +179,7 @@ export class Catalog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.tail.catch(() => {});
+    while (this.busy.size > 0) await Promise.all([...this.busy.values()].map((p) => p.catch(() => {})));
     try {
       for (const collection of this.collections.values()) await collection.close();
       await this.emptyDefault.close();
@@ -188,30 +190,35 @@ export class Catalog {
 
   private async createNow(name: string, settings: CollectionSettings): Promise<Collection> {
     if (this.closed) throw new VecStoreError('unavailable', 'the server is shutting down');
-    if (this.collections.size >= this.options.maxCollections) {
+    if (this.collections.size + this.creating >= this.options.maxCollections) {
       throw new VecStoreError('too_many_collections', `name: this server already holds ${this.collections.size} collections, its limit (--max-collections)`);
     }
-    let dir: string;
+    this.creating++;
     try {
-      dir = this.layout.create(name, settings);
-    } catch (err) {
-      throw new VecStoreError('storage', `cannot create collection ${name}: ${(err as Error).message}`);
-    }
-    let collection: Collection;
-    try {
-      collection = await this.openCollection(name, dir, settings);
-    } catch (err) {
-      // Created on disk but unusable: take it back so that it does not appear at the next start either.
+      let dir: string;
       try {
-        await fs.promises.rm(this.layout.moveToTrash(name), { recursive: true, force: true });
-      } catch {
-        // left for the next start's cleanup or recovery
+        dir = await this.layout.create(name, settings);
+      } catch (err) {
+        throw new VecStoreError('storage', `cannot create collection ${name}: ${(err as Error).message}`);
       }
-      throw err instanceof VecStoreError ? err : new VecStoreError('storage', `cannot create collection ${name}: ${(err as Error).message}`);
+      let collection: Collection;
+      try {
+        collection = await this.openCollection(name, dir, settings);
+      } catch (err) {
+        // Created on disk but unusable: take it back so that it does not appear at the next start either.
+        try {
+          await fs.promises.rm(this.layout.moveToTrash(name), { recursive: true, force: true });
+        } catch {
+          // left for the next start's cleanup or recovery
+        }
+        throw err instanceof VecStoreError ? err : new VecStoreError('storage', `cannot create collection ${name}: ${(err as Error).message}`);
+      }
+      this.collections.set(name, collection);
+      this.options.logger.info({ collection: name, dimension: settings.dimension ?? null, metric: settings.metric, index: settings.index }, 'collection created');
+      return collection;
+    } finally {
+      this.creating--;
     }
-    this.collections.set(name, collection);
-    this.options.logger.info({ collection: name, dimension: settings.dimension ?? null, metric: settings.metric, index: settings.index }, 'collection created');
-    return collection;
   }
 
   private async openCollection(name: string, dir: string, settings: CollectionSettings): Promise<Collection> {
@@ -252,9 +259,15 @@ export class Catalog {
     return { dimension: this.options.dimension, metric: this.options.metric, index: 'hnsw', hnsw: { ...DEFAULT_HNSW } };
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => {});
+  /** Runs `fn` after every earlier create or drop of `name` has finished. */
+  private exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(name) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.catch(() => {});
+    this.busy.set(name, settled);
+    void settled.then(() => {
+      if (this.busy.get(name) === settled) this.busy.delete(name);
+    });
     return run;
   }
 }

@@ -157,17 +157,9 @@ export class VecStoreEngine {
     return this.pool.ready;
   }
 
-  get poolQueueDepth(): number {
-    return this.pool.queueDepth + this.batcher.waiting;
-  }
-
   /** Queries of this engine waiting for a batch slot (a shared pool's depth adds these up over its engines). */
   get queriesWaiting(): number {
     return this.batcher.waiting;
-  }
-
-  get poolUtilization(): number {
-    return this.pool.utilization;
   }
 
   get cacheEnabled(): boolean {

@@ -201,3 +201,26 @@ test('default is created on first write, reads before it see an empty store; too
     await catalog.close();
   }
 });
+
+test('concurrent creates: different names run together, the same name is created once, the limit holds', async () => {
+  const dir = tempDir('catalog-concurrent');
+  const catalog = await Catalog.open(options(dir, { maxCollections: 20 }));
+  try {
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => catalog.create(`n${i}`, settings(2))));
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 20);
+    assert.ok(outcomes.filter((o) => o.status === 'rejected').every((o) => isCode('too_many_collections')((o as PromiseRejectedResult).reason)));
+    await Promise.all(catalog.list().slice(0, 5).map((c) => catalog.drop(c.name)));
+    const same = await Promise.all(Array.from({ length: 5 }, () => catalog.create('same', settings(2))));
+    assert.deepEqual(same.map((s) => s.created).sort(), [false, false, false, false, true]);
+    assert.equal(new Set(same.map((s) => s.collection)).size, 1);
+  } finally {
+    await catalog.close();
+  }
+  const reopened = await Catalog.open(options(dir, { maxCollections: 20 }));
+  try {
+    assert.equal(reopened.size, 16);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'collections')).filter((n) => n.startsWith('.')), []);
+  } finally {
+    await reopened.close();
+  }
+});
