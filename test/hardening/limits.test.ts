@@ -185,9 +185,13 @@ describe('WebSocket limits', () => {
         else if (m.error) outcomes.set(m.request_id, m.code);
         if (outcomes.size === burst) resolve();
       }));
-      // Sent in one burst: the client coalesces the frames into one or two TCP writes, and the server handles a read's
-      // frames synchronously, so whichever query is in flight when a read arrives makes the rest of it wait their turn.
+      // Sent in one burst: corked, the client writes the frames in one TCP write (uncorked, a busy machine can spread
+      // them over reads far enough apart for each query to finish first), and the server handles a read's frames
+      // synchronously, so whichever query is in flight when a read arrives makes the rest of it wait their turn.
+      const socket = (ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      socket.cork();
       for (let i = 0; i < burst; i++) ws.send(JSON.stringify({ vector: vec(i + 1), limit: 2, request_id: i }));
+      socket.uncork();
       await done;
       const values = [...outcomes.values()];
       const refused = values.filter((o) => o === 'too_many_in_flight').length;
