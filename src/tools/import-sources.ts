@@ -200,16 +200,32 @@ async function openParquet(file: string, names: ColumnNames): Promise<ImportSour
   const { hasText, hasMetadata } = checkColumns(file, available, names);
   const columns = [...new Set([names.id ?? 'id', names.vector ?? 'vector', ...(hasText ? [names.text ?? 'text'] : []), ...(names.metadata ?? (hasMetadata ? ['metadata'] : []))])];
   const total = Number(metadata.num_rows);
+  const groups = metadata.row_groups.map((g) => Number(g.num_rows));
+  const read = async (rowStart: number, rowEnd: number): Promise<Array<Record<string, unknown>>> => {
+    let rows: Array<Record<string, unknown>> = [];
+    // The offset index (when the writer wrote one) lets a window of a large row group decode only its own pages.
+    await parquetRead({ file: buffer, metadata, columns, rowStart, rowEnd, rowFormat: 'object', useOffsetIndex: true, onComplete: (data) => { rows = data; } });
+    return rows;
+  };
   return {
     total,
     async *batches(size) {
       const builder = new ColumnBatchBuilder(names, hasText, hasMetadata);
-      for (let start = 0; start < total; start += size) {
-        const end = Math.min(total, start + size);
-        let rows: Array<Record<string, unknown>> = [];
-        await parquetRead({ file: buffer, metadata, columns, rowStart: start, rowEnd: end, rowFormat: 'object', onComplete: (data) => { rows = data; } });
-        rows.forEach((r, i) => builder.add(start + i + 1, r));
-        yield builder.take();
+      // A list column is decoded page by page to the end of its chunk whatever the window, so a row group of modest
+      // size is read once and cut into batches; only a large one is read in windows.
+      const window = Math.max(4 * size, 20_000);
+      let groupStart = 0;
+      for (const groupRows of groups) {
+        const groupEnd = groupStart + groupRows;
+        for (let from = groupStart; from < groupEnd; from += groupRows <= window ? groupRows : window) {
+          const to = Math.min(groupEnd, from + (groupRows <= window ? groupRows : window));
+          const rows = await read(from, to);
+          for (let b = 0; b < rows.length; b += size) {
+            for (let i = b; i < Math.min(rows.length, b + size); i++) builder.add(from + i + 1, rows[i]);
+            yield builder.take();
+          }
+        }
+        groupStart = groupEnd;
       }
     },
   };
