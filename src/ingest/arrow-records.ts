@@ -33,21 +33,19 @@ export function decodeArrowStream(bytes: Uint8Array): ArrowRows {
 }
 
 /** The rows of an Arrow table with columns `id`, `vector`, and optionally `metadata` and `text`. */
-export function arrowTableRows(table: Table, columns: { id?: string; vector?: string; metadata?: string; text?: string } = {}): ArrowRows {
-  const idName = columns.id ?? 'id';
-  const vectorName = columns.vector ?? 'vector';
-  const id = table.getChild(idName);
-  const vector = table.getChild(vectorName);
-  if (!id) throw new VecStoreError('invalid_arrow', `${idName}: the Arrow stream has no "${idName}" column`);
-  if (!vector) throw new VecStoreError('invalid_arrow', `${vectorName}: the Arrow stream has no "${vectorName}" column`);
+function arrowTableRows(table: Table): ArrowRows {
+  const id = table.getChild('id');
+  const vector = table.getChild('vector');
+  if (!id) throw new VecStoreError('invalid_arrow', 'id: the Arrow stream has no "id" column');
+  if (!vector) throw new VecStoreError('invalid_arrow', 'vector: the Arrow stream has no "vector" column');
   if (!DataType.isUtf8(id.type) && !DataType.isLargeUtf8(id.type) && !DataType.isInt(id.type)) {
-    throw new VecStoreError('invalid_arrow', `${idName}: must be a utf8 (or integer) column, got ${String(id.type)}`);
+    throw new VecStoreError('invalid_arrow', `id: must be a utf8 (or integer) column, got ${String(id.type)}`);
   }
   if (!DataType.isFixedSizeList(vector.type) && !DataType.isList(vector.type) && !DataType.isLargeList(vector.type)) {
-    throw new VecStoreError('invalid_arrow', `${vectorName}: must be a fixed-size list (or list) of float32 or float64, got ${String(vector.type)}`);
+    throw new VecStoreError('invalid_arrow', `vector: must be a fixed-size list (or list) of float32 or float64, got ${String(vector.type)}`);
   }
-  const metadata = table.getChild(columns.metadata ?? 'metadata');
-  const text = table.getChild(columns.text ?? 'text');
+  const metadata = table.getChild('metadata');
+  const text = table.getChild('text');
   const vectorAt = vectorReader(vector);
   return {
     count: table.numRows,
@@ -125,8 +123,8 @@ function metadataAt(column: Vector, index: number): unknown {
   return plainValue(value);
 }
 
-/** Arrow row values as plain JSON data: structs and lists through their toJSON, 64-bit integers as numbers. */
-function plainValue(value: unknown): unknown {
+/** Arrow (or Parquet) values as plain JSON data: structs and lists through their toJSON, 64-bit integers as numbers. */
+export function plainValue(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value.toISOString();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
+import { plainValue } from '../ingest/arrow-records.js';
 import { DatasetError, readVectors } from '../io/vector-files.js';
 
 /** Which columns (or JSONL keys) hold what; absent names mean `id`, `vector`, `metadata`, `text`. */
@@ -163,20 +164,6 @@ export class ColumnBatchBuilder {
     this.reset();
     return out;
   }
-}
-
-/** Column values as plain JSON data: 64-bit integers as numbers, typed arrays as arrays. */
-function plainValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Date) return value.toISOString();
-  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
-  if (Array.isArray(value)) return value.map(plainValue);
-  const json = (value as { toJSON?: () => unknown }).toJSON;
-  if (typeof json === 'function') return plainValue(json.call(value));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = plainValue(v);
-  return out;
 }
 
 function checkColumns(file: string, available: string[], names: ColumnNames): { hasText: boolean; hasMetadata: boolean } {
