@@ -6,6 +6,7 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { plainValue } from '../ingest/arrow-records.js';
 import { DatasetError, readVectors } from '../io/vector-files.js';
+import { readFlatVectors } from './parquet-vectors.js';
 
 /** Which columns (or JSONL keys) hold what; absent names mean `id`, `vector`, `metadata`, `text`. */
 export interface ColumnNames {
@@ -188,10 +189,11 @@ async function openParquet(file: string, names: ColumnNames): Promise<ImportSour
   const columns = [...new Set([names.id ?? 'id', names.vector ?? 'vector', ...(hasText ? [names.text ?? 'text'] : []), ...(names.metadata ?? (hasMetadata ? ['metadata'] : []))])];
   const total = Number(metadata.num_rows);
   const groups = metadata.row_groups.map((g) => Number(g.num_rows));
-  const read = async (rowStart: number, rowEnd: number): Promise<Array<Record<string, unknown>>> => {
+  const vectorName = names.vector ?? 'vector';
+  const read = async (rowStart: number, rowEnd: number, only: string[]): Promise<Array<Record<string, unknown>>> => {
     let rows: Array<Record<string, unknown>> = [];
     // The offset index (when the writer wrote one) lets a window of a large row group decode only its own pages.
-    await parquetRead({ file: buffer, metadata, columns, rowStart, rowEnd, rowFormat: 'object', useOffsetIndex: true, onComplete: (data) => { rows = data; } });
+    await parquetRead({ file: buffer, metadata, columns: only, rowStart, rowEnd, rowFormat: 'object', useOffsetIndex: true, onComplete: (data) => { rows = data; } });
     return rows;
   };
   return {
@@ -202,11 +204,18 @@ async function openParquet(file: string, names: ColumnNames): Promise<ImportSour
       // size is read once and cut into batches; only a large one is read in windows.
       const window = Math.max(4 * size, 20_000);
       let groupStart = 0;
-      for (const groupRows of groups) {
+      for (let g = 0; g < groups.length; g++) {
+        const groupRows = groups[g];
         const groupEnd = groupStart + groupRows;
-        for (let from = groupStart; from < groupEnd; from += groupRows <= window ? groupRows : window) {
-          const to = Math.min(groupEnd, from + (groupRows <= window ? groupRows : window));
-          const rows = await read(from, to);
+        const flat = await readFlatVectors(buffer, metadata, vectorName, g);
+        const step = flat || groupRows <= window ? groupRows : window;
+        for (let from = groupStart; from < groupEnd; from += step) {
+          const to = Math.min(groupEnd, from + step);
+          const rows = await read(from, to, flat ? columns.filter((c) => c !== vectorName) : columns);
+          if (flat) {
+            const d = flat.dimension;
+            rows.forEach((r, i) => { r[vectorName] = flat.values.subarray((from - groupStart + i) * d, (from - groupStart + i + 1) * d); });
+          }
           for (let b = 0; b < rows.length; b += size) {
             for (let i = b; i < Math.min(rows.length, b + size); i++) builder.add(from + i + 1, rows[i]);
             yield builder.take();
