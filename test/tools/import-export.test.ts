@@ -179,3 +179,26 @@ describe('vecstore export', () => {
     assert.ok(!fs.existsSync(out) && !fs.existsSync(`${out}.partial`));
   });
 });
+
+describe('--collection', () => {
+  test('import into and export from a named collection; an unknown collection is one line and exit code 2', async () => {
+    const s = await server();
+    const created = await fetch(`${s.url}/v1/collections/docs`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dimension: DIM, metric: 'euclidean' }) });
+    assert.equal(created.status, 201);
+    const file = path.join(dir, 'coll.jsonl');
+    fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const r = cli('import', file, '--url', s.url, '--collection', 'docs');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /120 inserted/);
+    const stats = (await (await fetch(`${s.url}/v1/collections/docs`)).json()) as { active_vectors: number };
+    assert.equal(stats.active_vectors, N);
+    assert.equal(((await (await fetch(`${s.url}/v1/stats`)).json()) as { active_vectors: number }).active_vectors, 0, 'nothing went to the default collection');
+    const out = path.join(dir, 'coll-export.jsonl');
+    const e = cli('export', '--url', s.url, '--collection', 'docs', '--out', out);
+    assert.equal(e.status, 0, e.stderr);
+    assert.equal(fs.readFileSync(out, 'utf8').trim().split('\n').length, N);
+    const missing = cli('import', file, '--url', s.url, '--collection', 'nope');
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /^import: .*404/);
+  });
+});
