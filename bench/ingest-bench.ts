@@ -181,7 +181,10 @@ export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
   const data = makeData(o.rows, o.dim);
   const half = Math.floor(o.rows / 2);
   const rows: Array<Record<string, string>> = [];
-  const row = (measure: string, value: string, note = '') => rows.push({ measure, value, note });
+  const row = (measure: string, value: string, note = '') => {
+    rows.push({ measure, value, note });
+    console.log(`  ${measure}: ${value}${note ? ` (${note})` : ''}`);
+  };
   try {
     const disk = diskBound(data, o.rows, o.batch, work);
     row('disk bound (same log bytes, fdatasync per batch)', `${fmt(disk.vectorsPerSec)} vectors/s`, `${fmt(disk.mbPerSec)} MB/s`);
