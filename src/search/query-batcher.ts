@@ -124,11 +124,13 @@ export class QueryBatcher {
     this.inFlightByLayout.set(layout.version, (this.inFlightByLayout.get(layout.version) ?? 0) + 1);
     try {
       const task = this.buildTask(batch, dim);
-      // About 4M multiply-adds per task by default (32K rows for one 128-d query; never under 1K rows). With row
-      // sketches most rows cost a sketch bound, not a distance: counting the bound keeps tasks long enough for their
-      // heaps to fill and the bound to prune.
+      // While another store uses the pool: about 4M multiply-adds per task by default (32K rows for one 128-d query;
+      // never under 1K rows). With row sketches most rows cost a sketch bound, not a distance: counting the bound keeps
+      // tasks long enough for their heaps to fill and the bound to prune. Alone on the pool: one shard per worker.
       const perPair = this.options.sketchWidth() || dim;
-      const maxRows = Math.max(this.options.minRowsPerShard / 2, Math.floor(this.options.maxTaskWork / (batch.length * perPair)));
+      const maxRows = this.pool.sharedWith(this.source)
+        ? Math.max(this.options.minRowsPerShard / 2, Math.floor(this.options.maxTaskWork / (batch.length * perPair)))
+        : Number.POSITIVE_INFINITY;
       const shards = planShards(layout, this.pool.threads, this.options.minRowsPerShard, maxRows);
       const fault = this.injectFault;
       this.injectFault = undefined;

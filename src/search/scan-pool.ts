@@ -28,6 +28,8 @@ export class ScanPool {
   private readonly metricsChannel: BroadcastChannel | undefined;
   private readonly options: ScanPoolOptions;
   private readonly segments = new Map<number, SegmentDescriptor>();
+  /** When each source last ran a task (sources quiet for a while are forgotten). */
+  private readonly lastRun = new Map<number, number>();
   private running = 0;
 
   constructor(options: ScanPoolOptions) {
@@ -93,6 +95,7 @@ export class ScanPool {
    */
   async run(task: ScanTask, source = 0): Promise<ScanResult> {
     this.running++;
+    this.lastRun.set(source, performance.now());
     try {
       const tagged: ScanTask & { [queueOptionsSymbol]: SourceTag } = { ...task, [queueOptionsSymbol]: { source } };
       return await this.pool.run(tagged);
@@ -103,6 +106,20 @@ export class ScanPool {
 
   get threads(): number {
     return this.options.threads;
+  }
+
+  /**
+   * Whether a source other than `source` ran tasks in the last `withinMs`: only then is it worth cutting a large scan
+   * into short tasks (which costs a little, and costs pruning its warm-up per task), so that the other can get a turn.
+   */
+  sharedWith(source: number, withinMs = 10_000): boolean {
+    const since = performance.now() - withinMs;
+    let shared = false;
+    for (const [other, at] of this.lastRun) {
+      if (at < since) this.lastRun.delete(other);
+      else if (other !== source) shared = true;
+    }
+    return shared;
   }
 
   /** Segments currently announced (every store's), for tests and diagnostics. */
