@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { mulberry32 } from './datasets.js';
-import { percentile, startVecStore, type ChildServer } from './bench-support.js';
+import path from 'node:path';
+import { CLI, percentile, startChild, startVecStore, type ChildServer } from './bench-support.js';
 
 export interface CollectionsBenchOptions {
   /** Empty collections to create. */
@@ -34,9 +35,12 @@ async function request(url: string, init: RequestInit = {}): Promise<unknown> {
 const mb = (bytes: number) => (bytes / (1 << 20)).toFixed(1);
 const ms = (v: number) => v.toFixed(1);
 
-/** Creates `count` empty collections, 8 requests in flight, and reports time and resident memory. */
+/** Creates `count` empty collections, 8 requests in flight, and reports time and resident memory, then a restart. */
 async function emptyCollections(count: number): Promise<string[]> {
-  const server = await startVecStore(['--workers', String(os.cpus().length), '--max-collections', String(count)]);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vecstore-bench-'));
+  const args = [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--workers', String(os.cpus().length), '--max-collections', String(count)];
+  let server = await startChild(args);
+  const lines: string[] = [];
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const before = rssBytes(server.proc.pid!);
@@ -56,13 +60,20 @@ async function emptyCollections(count: number): Promise<string[]> {
     const listMs = performance.now() - listStarted;
     await new Promise((r) => setTimeout(r, 1000));
     const after = rssBytes(server.proc.pid!);
-    return [
+    lines.push(
       `| ${count} empty collections created (8 requests in flight, fsync always) | ${seconds.toFixed(2)} s (${((seconds / count) * 1000).toFixed(2)} ms each) | < 10 s |`,
       `| resident memory: server before → after | ${mb(before)} → ${mb(after)} MB (+${mb(after - before)} MB, ${((after - before) / count / 1024).toFixed(1)} KiB each) | < 100 MB |`,
       `| \`GET /v1/collections\` with ${listed.collections.length} | ${ms(listMs)} ms | |`,
-    ];
+    );
+    await server.stop();
+    const restart = performance.now();
+    server = await startChild(args);
+    const relisted = (await request(`${server.url}/v1/collections`)) as { collections: unknown[] };
+    lines.push(`| restart with ${relisted.collections.length} collections: start to ready | ${((performance.now() - restart) / 1000).toFixed(2)} s | |`);
+    return lines;
   } finally {
     await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
