@@ -22,6 +22,12 @@ function number(value: string): number {
   return n;
 }
 
+function ratio(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('must be a number from 0 (off) to below 1.');
+  return n;
+}
+
 function keyList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((k) => k.trim()).filter((k) => k !== '')];
 }
@@ -42,9 +48,11 @@ const limitOptions: Array<[keyof Limits, string, string]> = [
   ['maxTextBytes', '--max-text-bytes <bytes>', 'largest text field'],
   ['maxFilterLength', '--max-filter-length <chars>', 'longest filter expression'],
   ['maxFilterDepth', '--max-filter-depth <levels>', 'deepest filter nesting'],
+  ['maxFilterMs', '--max-filter-ms <ms>', 'most front-thread time one query\'s filter may take'],
   ['maxWsMessageBytes', '--max-ws-message <bytes>', 'largest WebSocket message'],
   ['maxWsInFlight', '--max-ws-in-flight <queries>', 'queries in flight per WebSocket'],
   ['maxWsConnections', '--max-ws-connections <sockets>', 'open WebSocket connections'],
+  ['maxWsQueuedBytes', '--max-ws-queued-bytes <bytes>', 'answers waiting to be read on one WebSocket before it is closed (1008)'],
 ];
 
 const serveCommand = program
@@ -60,6 +68,7 @@ const serveCommand = program
   .addOption(new Option('--fsync <policy>', 'when the log is fsynced: always (group commit), interval:<ms>, or off').env('VECSTORE_FSYNC').default('always'))
   .addOption(new Option('--cache-size <entries>', 'query cache entries (0 turns it off)').env('VECSTORE_CACHE_SIZE').default(10_000).argParser(integer(0)))
   .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
+  .addOption(new Option('--auto-compact-ratio <ratio>', 'compact in the background once garbage slots (left by updates and hard deletes) pass this share of used slots; 0 turns it off').env('VECSTORE_AUTO_COMPACT_RATIO').default(0.5).argParser(ratio))
   .addOption(new Option('--api-key <keys>', 'API key(s) with full access; repeat or separate with commas').env('VECSTORE_API_KEY').argParser(keyList).default([], 'none'))
   .addOption(new Option('--read-only-api-key <keys>', 'API key(s) that may only read').env('VECSTORE_READ_ONLY_API_KEY').argParser(keyList).default([], 'none'))
   .addOption(new Option('--api-keys-file <file>', 'JSON list of {"key", "role": "admin"|"write"|"read", "collections": ["*"] or names}; re-read on SIGHUP').env('VECSTORE_API_KEYS_FILE'))
@@ -98,6 +107,7 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     bm25: { k1: opts.bm25K1 as number, b: opts.bm25B as number },
     checkpointWalBytes: opts.checkpointWalBytes as number,
     parseThreads: opts.parseThreads as number,
+    autoCompactRatio: opts.autoCompactRatio as number,
     limits,
   });
 });

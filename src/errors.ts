@@ -27,8 +27,14 @@ export const ERROR_CATALOGUE = {
   text_too_large: 413,
   filter_too_long: 400,
   filter_too_deep: 400,
+  /** A filter whose evaluation took more front-thread time than `--max-filter-ms`. */
+  filter_too_costly: 400,
   /** Never sent as HTTP: uWS drops the socket; the code only labels the error counter. */
   ws_message_too_large: 413,
+  /** A WebSocket `request_id` longer than 256 characters of JSON (it is copied into every message of its answer). */
+  request_id_too_long: 400,
+  /** Never sent: the socket is closed with 1008 when its unread answers pass `--max-ws-queued-bytes`. */
+  ws_backpressure: 429,
   too_many_in_flight: 429,
   too_many_connections: 429,
   internal: 500,
@@ -56,11 +62,9 @@ export class VecStoreError extends Error {
 }
 
 /**
- * The `error_type` label of `vecstore_errors_total` for a code: malformed JSON or Arrow and bad filters are `validation` errors,
- * unknown routes are `not_found`; every other code is its own type.
+ * The `error_type` label of `vecstore_errors_total` for a code: the catalogue code itself, a bounded set, so that
+ * `invalid_json`, `invalid_filter` and `route_not_found` stay distinguishable from `validation` and `not_found`.
  */
 export function errorType(code: ErrorCode): string {
-  if (code === 'route_not_found') return 'not_found';
-  if (code === 'invalid_json' || code === 'invalid_arrow' || code === 'invalid_filter') return 'validation';
   return code;
 }

@@ -34,6 +34,8 @@ export interface ServeConfig {
   checkpointWalBytes: number;
   /** Threads parsing large and Arrow batch bodies; 0 parses them on the front thread. */
   parseThreads: number;
+  /** Compact in the background once garbage slots pass this share of used slots (0: off). */
+  autoCompactRatio: number;
   limits: Limits;
 }
 
@@ -79,6 +81,14 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
       fsync,
       checkpointWalBytes: config.checkpointWalBytes,
       maxCollections: config.maxCollections,
+      autoCompactRatio: config.autoCompactRatio,
+      onAutoCompact: (collection, outcome) => {
+        if ('error' in outcome) logger.error({ collection, err: outcome.error.message }, 'automatic compaction failed');
+        else {
+          metrics?.autoCompactions.inc();
+          logger.info({ collection, removed: outcome.removedCount, freed_bytes: outcome.freedBytes }, 'automatic compaction');
+        }
+      },
       logger,
     });
   } catch (err) {
@@ -108,6 +118,13 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     parser,
     logger,
     isReady: () => recovered && pool.ready,
+  }).catch(async (err: Error) => {
+    // A taken port ends start-up, with the data directory closed and its lock released.
+    logger.error({ host: config.host, port: config.port }, `cannot start: ${err.message}`);
+    logger.flush?.();
+    await catalog.close().catch(() => {});
+    await pool.close();
+    process.exit(1);
   });
   // Listening first lets /health answer and /ready say 503 while a large data directory is recovered.
   try {
@@ -146,11 +163,19 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    await server.stop();
+    // Every step runs even if one before it fails: the log's final fsync and the lock release matter most.
+    const step = async (name: string, run: () => Promise<void> | undefined) => {
+      try {
+        await run();
+      } catch (err) {
+        logger.error({ err: (err as Error).message, step: name }, 'shutdown step failed');
+      }
+    };
+    await step('server', () => server.stop());
     // Acknowledged writes are already durable under the fsync policy; close() fsyncs the rest and releases the lock.
-    await catalog.close();
-    await parser?.close();
-    await pool.close();
+    await step('catalog', () => catalog.close());
+    await step('parser', () => parser?.close());
+    await step('pool', () => pool.close());
     logger.info({}, 'stopped');
     logger.flush?.();
     process.exit(0);

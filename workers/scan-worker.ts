@@ -2,7 +2,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { simsimd } from '../src/distance/simsimd-native.js';
-import { headerView, livenessView, sketchView, vectorView, type SegmentDescriptor } from '../src/store/segment-layout.js';
+import { headerView, livenessView, sketchView, supersededView, vectorView, type SegmentDescriptor } from '../src/store/segment-layout.js';
 import { type ScanResult, type ScanWorkerData, type ScanTask, type SegmentBroadcast, type WorkerHello, type WorkerMetricsReport } from '../src/search/messages.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
@@ -11,6 +11,7 @@ interface MappedSegment {
   liveness: Int32Array;
   header: Int32Array;
   sketches: Float32Array;
+  superseded: Int32Array;
   dim: number;
   /** Per-row views, made on first use and kept: making them per task would cost more than the scan. */
   rows: Array<Float32Array | undefined>;
@@ -50,7 +51,7 @@ channel.postMessage({ type: 'hello' } satisfies WorkerHello);
 
 function mapSegment(seg: SegmentDescriptor): void {
   if (segments.has(seg.id)) return;
-  segments.set(seg.id, { data: vectorView(seg), liveness: livenessView(seg), header: headerView(seg), sketches: sketchView(seg), dim: seg.dim, rows: new Array(seg.rows) });
+  segments.set(seg.id, { data: vectorView(seg), liveness: livenessView(seg), header: headerView(seg), sketches: sketchView(seg), superseded: supersededView(seg), dim: seg.dim, rows: new Array(seg.rows) });
   const resolvers = waiting.get(seg.id);
   if (resolvers) {
     waiting.delete(seg.id);
@@ -93,7 +94,9 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
   const pruned = new Int32Array(queryCount);
   const negate = task.metric !== 'euclidean';
   // Locals, not properties of the cloned task object, inside the hot loop.
-  const { basisId, querySketches: qs, sketchWidth: width, queryK } = task;
+  const { basisId, querySketches: qs, sketchWidth: width, queryK, queryHorizon } = task;
+  let minHorizon = Infinity;
+  for (let q = 0; q < queryCount; q++) minHorizon = Math.min(minHorizon, queryHorizon[q]);
   const m = width - 2;
   const kernel = negate ? simsimd.dot : simsimd.sqeuclidean;
   let rowsScanned = 0;
@@ -104,18 +107,23 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
   for (let i = 0; i < task.ranges.length; i++) {
     const range = task.ranges[i];
     const seg = mapped[i];
-    const { liveness, data, rows, sketches } = seg;
+    const { liveness, data, rows, sketches, superseded } = seg;
     // Sketches are usable only if this segment's were made with the basis the query sketches use.
     const sketched = basisId !== 0 && Atomics.load(seg.header, 0) === basisId;
     let word = 0;
     for (let r = range.start; r < range.end; r++) {
       if ((r & 31) === 0 || r === range.start) word = Atomics.load(liveness, r >>> 5);
-      if ((word & (1 << (r & 31))) === 0) continue;
+      // A row that is not live is still read by the queries that opened their view before its record was updated.
+      const live = (word & (1 << (r & 31))) !== 0;
+      const supersededBy = live ? 0 : Atomics.load(superseded, r);
+      if (!live && supersededBy <= minHorizon) continue;
       // The row's view is made on first use only: a row the bound always prunes never needs one.
       let row: Float32Array | undefined;
       const slot = range.baseSlot + r;
       rowsScanned++;
       for (let q = 0; q < queryCount; q++) {
+        const horizon = queryHorizon[q];
+        if (slot >= horizon || (supersededBy !== 0 && supersededBy <= horizon)) continue;
         const filter = queryFilter[q];
         if (filter !== undefined && (filter[slot >>> 5] & (1 << (slot & 31))) === 0) continue;
         candidates[q]++;
@@ -141,6 +149,8 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
         row ??= rows[r] ??= data.subarray(r * dim, (r + 1) * dim);
         let d = kernel(queries[q], row);
         if (negate) d = -d;
+        // An overflowed distance (rows written before vectors were checked) ranks last: see worstIfNotFinite.
+        if (!(d < Infinity && d > -Infinity)) d = Infinity;
         if (size < qk) {
           heapPush(heapDistances, heapSlots, base, size, d, slot);
           heapSizes[q] = size + 1;

@@ -9,6 +9,8 @@ import { DEFAULT_COLLECTION, toCollectionFile, type CollectionSettings } from '.
 
 /** The settings file inside each collection directory. */
 export const COLLECTION_FILE = 'collection.json';
+/** The directory, under the data directory, holding one directory per collection. */
+export const COLLECTIONS_DIR = 'collections';
 /** Prefixes of entries under `collections/` that are not collections: unfinished creates, drops, the migration. */
 const TMP_PREFIX = '.tmp-';
 const TRASH_PREFIX = '.trash-';
@@ -24,7 +26,7 @@ export class CatalogLayout {
 
   constructor(root: string) {
     this.root = root;
-    this.collections = path.join(root, 'collections');
+    this.collections = path.join(root, COLLECTIONS_DIR);
     this.collectionsSync = new DirSync(this.collections);
   }
 

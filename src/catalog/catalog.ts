@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VecStoreError } from '../errors.js';
 import type { MetricName } from '../distance/metric.js';
-import { VecStoreEngine } from '../engine/engine.js';
+import { VecStoreEngine, type EngineOptions } from '../engine/engine.js';
 import { Durability, type DurabilityLogger, type FsyncPolicy } from '../engine/durability.js';
 import type { Limits } from '../engine/limits.js';
 import { DataDirLock, fsyncDir } from '../persistence/data-dir.js';
@@ -35,6 +35,10 @@ export interface CatalogOptions {
   checkpointWalBytes?: number;
   /** Most collections (409 too_many_collections past it). */
   maxCollections: number;
+  /** Each collection compacts in the background once its garbage slots pass this share of its used slots (0: off). */
+  autoCompactRatio?: number;
+  /** Told about each automatic compaction of a collection (or its failure). */
+  onAutoCompact?: (collection: string, outcome: Parameters<NonNullable<EngineOptions['onAutoCompact']>>[0]) => void;
   logger: DurabilityLogger;
 }
 
@@ -55,7 +59,7 @@ export class Catalog {
     this.options = options;
     this.lock = lock;
     this.layout = new CatalogLayout(lock.root);
-    this.emptyDefault = new Collection(DEFAULT_COLLECTION, this.defaultSettings(), this.newEngine(this.defaultSettings()), undefined);
+    this.emptyDefault = new Collection(DEFAULT_COLLECTION, this.defaultSettings(), this.newEngine(DEFAULT_COLLECTION, this.defaultSettings()), undefined);
   }
 
   /** Locks the data directory and recovers every collection (see `recover`). */
@@ -222,7 +226,7 @@ export class Catalog {
   }
 
   private async openCollection(name: string, dir: string, settings: CollectionSettings): Promise<Collection> {
-    const engine = this.newEngine(settings);
+    const engine = this.newEngine(name, settings);
     const logger = this.options.logger;
     const tagged: DurabilityLogger = {
       info: (obj, msg) => logger.info({ collection: name, ...obj }, msg),
@@ -244,7 +248,8 @@ export class Catalog {
     }
   }
 
-  private newEngine(settings: CollectionSettings): VecStoreEngine {
+  private newEngine(name: string, settings: CollectionSettings): VecStoreEngine {
+    const { onAutoCompact } = this.options;
     return new VecStoreEngine({
       metric: settings.metric,
       dimension: settings.dimension,
@@ -252,6 +257,8 @@ export class Catalog {
       limits: this.options.limits,
       cacheSize: this.options.cacheSize,
       bm25: this.options.bm25,
+      autoCompactRatio: this.options.autoCompactRatio,
+      onAutoCompact: onAutoCompact && ((outcome) => onAutoCompact(name, outcome)),
     });
   }
 

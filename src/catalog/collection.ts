@@ -1,6 +1,8 @@
 // One collection: its settings, its engine (store, text index, cache, batcher on the shared pool) and its journal
 // (write-ahead log, checkpoints, snapshots in its own directory). Knows nothing of other collections.
+import path from 'node:path';
 import { VecStoreError } from '../errors.js';
+import { COLLECTIONS_DIR } from './catalog-layout.js';
 import type { VecStoreEngine } from '../engine/engine.js';
 import type { Durability, SnapshotInfo } from '../engine/durability.js';
 import type { CollectionSettings, HnswSettings, IndexKind } from './collection-settings.js';
@@ -44,8 +46,10 @@ export class Collection {
     return { name: this.name, index: this.settings.index, hnsw: this.settings.hnsw, ...this.engine.stats() };
   }
 
-  createSnapshot(name: string): Promise<{ name: string; path: string }> {
-    return this.journal().createSnapshot(name);
+  /** Takes a snapshot; its `path` is relative to the server's data directory (never the server's absolute path). */
+  async createSnapshot(name: string): Promise<{ name: string; path: string }> {
+    const made = await this.journal().createSnapshot(name);
+    return { name: made.name, path: path.join(COLLECTIONS_DIR, this.name, made.path) };
   }
 
   async listSnapshots(): Promise<SnapshotInfo[]> {

@@ -11,9 +11,35 @@ export const METRIC_NAMES: readonly MetricName[] = ['cosine', 'dot', 'euclidean'
  * cosine scans with dot on normalised vectors; euclidean ranks by squared L2 (monotone in L2, no sqrt per row).
  */
 export function rankDistanceFn(metric: MetricName): (query: Float32Array, row: Float32Array) => number {
-  if (metric === 'euclidean') return simsimd.sqeuclidean;
+  if (metric === 'euclidean') return (q, r) => worstIfNotFinite(simsimd.sqeuclidean(q, r));
   const dot = simsimd.dot;
-  return (q, r) => -dot(q, r);
+  return (q, r) => worstIfNotFinite(-dot(q, r));
+}
+
+/**
+ * A rank distance that overflowed (NaN or ±Infinity: rows written before vectors were checked, see
+ * {@link vectorProblem}) ranks last, so a bad row can never displace a good one. The scan worker applies the same rule.
+ */
+export function worstIfNotFinite(rankDistance: number): number {
+  return Number.isFinite(rankDistance) ? rankDistance : Infinity;
+}
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Why a vector cannot be stored or queried under `metric`, or undefined if it can. Cosine needs a direction (no zero
+ * vector). Under dot and euclidean the score must not overflow float32 against any other accepted vector: by
+ * Cauchy-Schwarz |a·b| ≤ |a||b| and |a − b|² ≤ (|a| + |b|)², so a squared norm of at most FLOAT32_MAX (dot) or a quarter
+ * of it (euclidean) keeps every score, and every partial sum of the kernels, finite.
+ */
+export function vectorProblem(metric: MetricName, vector: Float32Array): string | undefined {
+  let squares = 0;
+  for (let i = 0; i < vector.length; i++) squares += vector[i] * vector[i];
+  if (metric === 'cosine') return squares === 0 ? 'a zero vector cannot be normalised under cosine' : undefined;
+  const max = metric === 'dot' ? FLOAT32_MAX : FLOAT32_MAX / 4;
+  if (squares <= max) return undefined;
+  return `its squared norm ${squares.toPrecision(3)} is over ${max.toPrecision(3)}, so its ${metric} scores would overflow float32`;
 }
 
 /**

@@ -247,6 +247,8 @@ export class Durability implements Journal {
     try {
       durable = this.wal.append(mutation);
     } catch (err) {
+      // A write too large for one log record is the client's to split; the disk is fine.
+      if (err instanceof VecStoreError && err.code === 'payload_too_large') throw err;
       if (!this.storageFailing) {
         this.storageFailing = true;
         this.logger.error({ err: (err as Error).message }, 'write-ahead log write failed; refusing writes until the disk accepts them');
@@ -319,9 +321,13 @@ export class Durability implements Journal {
     if (this.closed) throw new VecStoreError('unavailable', 'the store is shutting down');
     this.snapshots.checkFree(name);
     const capture = this.engine.store.capture();
-    const work = this.snapshots.create(name, capture).catch((err: unknown) => {
-      throw err instanceof VecStoreError ? err : storageError(`cannot write snapshot ${name}`, err);
-    });
+    // The answer names the snapshot relative to the data directory: the server's own file paths are not the client's business.
+    const work = this.snapshots.create(name, capture).then(
+      (made) => ({ name: made.name, path: path.relative(this.dataDir, made.path) }),
+      (err: unknown) => {
+        throw err instanceof VecStoreError ? err : storageError(`cannot write snapshot ${name}`, err);
+      },
+    );
     this.track(work.catch(() => {}));
     return work;
   }

@@ -1,18 +1,20 @@
 // VecStore as a service: validated writes through the journal, exact and hybrid queries, deletes, compaction, stats.
 import { VecStoreError } from '../errors.js';
-import { higherScoreIsBetter, normalizeInPlace, rankDistanceFn, scoreFromRankDistance, type MetricName } from '../distance/metric.js';
-import { VectorStore, type Metadata, type RecordView } from '../store/vector-store.js';
+import { higherScoreIsBetter, normalizeInPlace, rankDistanceFn, scoreFromRankDistance, vectorProblem, type MetricName } from '../distance/metric.js';
+import { VectorStore, type Metadata, type RecordView, type StoredRecord, type StoreView } from '../store/vector-store.js';
 import { ScanPool } from '../search/scan-pool.js';
 import { QueryBatcher, type SearchOutcome } from '../search/query-batcher.js';
 import type { WorkerMetricsDelta } from '../search/messages.js';
 import { fuseCandidates, type FusionMethod } from '../search/fusion.js';
 import { compileFilter, type FilterPredicate } from './filter.js';
+import { evaluateFilterBitmap } from './filter-bitmap.js';
 import { TextIndex } from './text-index.js';
 import { QueryCache } from './query-cache.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { validateBatch, type BatchError, type RecordInput, type ValidatedBatch } from './record-validation.js';
 import { IdOrder } from './id-order.js';
 import { NO_JOURNAL, type Journal, type Mutation } from './mutation.js';
+import { AutoCompactor, type AutoCompactorOptions } from './auto-compactor.js';
 
 export interface EngineOptions {
   metric: MetricName;
@@ -36,6 +38,10 @@ export interface EngineOptions {
   rowsPerSegment?: number;
   /** Most queries scanned together (1 turns batching off; benchmarks compare the two). */
   maxBatch?: number;
+  /** Compact in the background once garbage slots pass this share of used slots (default 0: off). */
+  autoCompactRatio?: number;
+  /** Told about each automatic compaction (or its failure). */
+  onAutoCompact?: AutoCompactorOptions['onCompacted'];
 }
 
 /** One result of a query. */
@@ -113,6 +119,7 @@ export class VecStoreEngine {
   private readonly cache: QueryCache<QueryAnswer>;
   private journal: Journal = NO_JOURNAL;
   private readonly idOrder: IdOrder;
+  private readonly autoCompactor: AutoCompactor;
 
   constructor(options: EngineOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -133,6 +140,12 @@ export class VecStoreEngine {
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
     });
     this.idOrder = new IdOrder(this.store);
+    this.autoCompactor = new AutoCompactor({
+      ratio: options.autoCompactRatio ?? 0,
+      usage: () => ({ slotCount: this.store.slotCount, recordCount: this.store.counts.total }),
+      compact: () => this.compact(),
+      onCompacted: options.onAutoCompact,
+    });
     this.store.listener = {
       created: (segments) => this.pool.announce(segments),
       replaced: (previous) => this.batcher.whenLayoutIdle(previous.version, () => this.pool.drop(previous.segmentIds)),
@@ -176,6 +189,7 @@ export class VecStoreEngine {
   /** Inserts or replaces one record; resolves once it is durable. */
   async upsert(record: RecordInput): Promise<'inserted' | 'updated'> {
     this.store.checkDimension(record.vector.length, 'vector');
+    this.checkVector(record.vector, 'vector');
     const { outcomes } = await this.commit({ type: 'upsert', records: [record] });
     return outcomes[0];
   }
@@ -195,12 +209,20 @@ export class VecStoreEngine {
     const errors = [...batch.errors];
     let good = batch.records;
     const dim = this.store.dimension;
-    if (dim !== undefined && good.some((r) => r.vector.length !== dim)) {
+    // Vectors the metric cannot score (see vectorProblem) are refused here: validation elsewhere does not know the metric.
+    const problemOf = (r: RecordInput, index: number): BatchError | undefined => {
+      if (dim !== undefined && r.vector.length !== dim) {
+        return { index, id: r.id, error: `records[${index}].vector: expected ${dim} dimensions, got ${r.vector.length}`, code: 'dimension_mismatch' };
+      }
+      const problem = vectorProblem(this.metric, r.vector);
+      return problem === undefined ? undefined : { index, id: r.id, error: `records[${index}].vector: ${problem}`, code: 'validation' };
+    };
+    if (good.some((r, i) => problemOf(r, batch.indexes[i]) !== undefined)) {
       good = [];
       batch.records.forEach((r, i) => {
-        const index = batch.indexes[i];
-        if (r.vector.length === dim) good.push(r);
-        else errors.push({ index, id: r.id, error: `records[${index}].vector: expected ${dim} dimensions, got ${r.vector.length}`, code: 'dimension_mismatch' });
+        const problem = problemOf(r, batch.indexes[i]);
+        if (problem === undefined) good.push(r);
+        else errors.push(problem);
       });
       errors.sort((a, b) => a.index - b.index);
     }
@@ -242,6 +264,7 @@ export class VecStoreEngine {
   private async commit(mutation: Mutation): Promise<Applied> {
     const durable = this.journal.write(mutation);
     const result = this.apply(mutation);
+    if (mutation.type === 'upsert' || mutation.type === 'delete') this.autoCompactor.afterWrite();
     await durable;
     return result;
   }
@@ -292,7 +315,7 @@ export class VecStoreEngine {
     return this.answer(q.vector, ['vector', q.k, q.filter ?? null, q.includeVectors === true], async (query) => {
       const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
       const outcome = await this.search(query, q.k, filter);
-      const results = outcome.hits.map(({ record, distance }) => this.hit(record.id, record.metadata, scoreFromRankDistance(this.metric, distance), q.includeVectors));
+      const results = outcome.hits.map(({ record, distance }) => this.hit(record, scoreFromRankDistance(this.metric, distance), q.includeVectors));
       return { results, scan: outcome };
     });
   }
@@ -308,25 +331,34 @@ export class VecStoreEngine {
       // Wider than k on each side so that fusion can promote a document that neither side ranks in its own top k.
       const candidateK = Math.min(this.limits.maxK, Math.max(q.k * 4, 50));
       const scanning = this.search(query, candidateK, filter);
-      const accept = (id: string): boolean => {
+      const live = (id: string): StoredRecord | undefined => {
         const record = this.store.getRecord(id);
-        return record !== undefined && !record.deleted && (filter === undefined || filter(record.metadata));
+        return record === undefined || record.deleted ? undefined : record;
       };
-      // The keyword side runs here on the front thread while the workers scan for the vector side.
-      const textSide = this.textIndex.search(q.textQuery, candidateK, accept);
+      // Without a filter the keyword side runs here on the front thread while the workers scan for the vector side;
+      // with one it waits for the scan's filter bitmap rather than evaluate the filter again on the front thread.
+      let textSide = filter ? [] : this.textIndex.search(q.textQuery, candidateK, (id) => live(id) !== undefined);
       const vectorSide = await scanning;
+      if (filter) {
+        textSide = this.textIndex.search(q.textQuery, candidateK, (id) => {
+          const record = live(id);
+          return record !== undefined && vectorSide.matches(record);
+        });
+      }
 
       const rank = rankDistanceFn(this.metric);
       const textScore = this.textIndex.scorer(q.textQuery);
-      const candidates = new Map<string, { id: string; vectorScore: number | undefined; textScore: number }>();
+      const candidates = new Map<string, { id: string; record: StoredRecord; vectorScore: number | undefined; textScore: number; tieOrder: number }>();
       for (const { record, distance } of vectorSide.hits) {
-        candidates.set(record.id, { id: record.id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: textScore(record.id) });
+        candidates.set(record.id, { id: record.id, record, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: textScore(record.id), tieOrder: record.slot });
       }
       for (const { id, score } of textSide) {
         if (candidates.has(id)) continue;
-        const record = this.store.getRecord(id)!;
+        // Deleted (or its data replaced by a snapshot restore) while the vector side ran: it is simply gone.
+        const record = this.store.getRecord(id);
+        if (record === undefined || record.deleted) continue;
         const distance = rank(query, this.store.vectorAt(record.slot));
-        candidates.set(id, { id, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: score });
+        candidates.set(id, { id, record, vectorScore: scoreFromRankDistance(this.metric, distance), textScore: score, tieOrder: record.slot });
       }
       const fused = fuseCandidates([...candidates.values()], {
         alpha: q.alpha,
@@ -334,7 +366,7 @@ export class VecStoreEngine {
         limit: q.k,
         higherVectorIsBetter: higherScoreIsBetter(this.metric),
       });
-      const results = fused.map(({ id, score }) => this.hit(id, this.store.getRecord(id)?.metadata, score, q.includeVectors));
+      const results = fused.map(({ id, score }) => this.hit(candidates.get(id)!.record, score, q.includeVectors));
       return { results, scan: vectorSide };
     });
   }
@@ -353,7 +385,7 @@ export class VecStoreEngine {
     const generation = this.store.generation;
     const key = QueryCache.key(query, keyParts);
     const hit = this.cache.get(generation, key);
-    if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: performance.now() - started }, cached: true };
+    if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: elapsedMs(started) }, cached: true };
     const { results, scan } = await compute(query);
     const answer: QueryAnswer = {
       results,
@@ -361,7 +393,7 @@ export class VecStoreEngine {
         total_candidates: this.store.counts.active,
         filtered_count: scan.candidates,
         pruned_fraction: fraction(scan.pruned, scan.candidates),
-        duration_ms: performance.now() - started,
+        duration_ms: elapsedMs(started),
       },
     };
     this.cache.set(generation, key, answer);
@@ -369,22 +401,28 @@ export class VecStoreEngine {
   }
 
   /**
-   * Runs a scan and resolves its slots to records. Reruns if compaction swapped the layout underneath it: slots (and a
-   * filter bitmap built over slots) mean nothing in another layout.
+   * Runs a scan over a store view and resolves its slots to the record versions that view sees (so a record updated
+   * while the scan runs is found in its old version). Reruns if compaction swapped the layout underneath it: slots (and
+   * a filter bitmap built over slots) mean nothing in another layout.
    */
   private async search(query: Float32Array, k: number, filter: FilterPredicate | undefined) {
     for (;;) {
-      const bitmapVersion = this.store.layout().version;
-      const bitmap = filter ? this.filterBitmap(filter) : undefined;
-      const outcome: SearchOutcome = await this.batcher.search({ query, k, filter: bitmap });
-      if (outcome.layoutVersion !== this.store.layout().version || (bitmap && outcome.layoutVersion !== bitmapVersion)) continue;
-      const hits: Array<{ record: NonNullable<ReturnType<VectorStore['recordAtSlot']>>; distance: number }> = [];
-      outcome.slots.forEach((slot, i) => {
-        const record = this.store.recordAtSlot(slot);
-        // A record updated or deleted while the scan ran is no longer at that slot: leave it out.
-        if (record && !record.deleted) hits.push({ record, distance: outcome.distances[i] });
-      });
-      return { hits, candidates: outcome.candidates, pruned: outcome.pruned };
+      const view = this.store.openView();
+      try {
+        const bitmap = filter ? await evaluateFilterBitmap(this.store, view, filter, this.limits.maxFilterMs) : undefined;
+        if (filter && !bitmap) continue;
+        const outcome: SearchOutcome = await this.batcher.search({ query, k, filter: bitmap, horizon: view.horizon });
+        if (outcome.layoutVersion !== view.layoutVersion || outcome.layoutVersion !== this.store.layout().version) continue;
+        const hits: Array<{ record: StoredRecord; distance: number }> = [];
+        outcome.slots.forEach((slot, i) => {
+          const record = this.store.versionAtSlot(slot, view);
+          // A record deleted while the scan ran is left out; one updated meanwhile comes back as the version scanned.
+          if (record) hits.push({ record, distance: outcome.distances[i] });
+        });
+        return { hits, candidates: outcome.candidates, pruned: outcome.pruned, matches: this.bitmapMatcher(view, bitmap, filter) };
+      } finally {
+        this.store.closeView(view);
+      }
     }
   }
 
@@ -404,15 +442,18 @@ export class VecStoreEngine {
     return { records, last: page.more ? page.records[page.records.length - 1].id : null };
   }
 
-  /** Evaluates a filter over every active record (metadata lives on this thread) into a slot bitmap for the workers. */
-  private filterBitmap(filter: FilterPredicate): SharedArrayBuffer {
-    const words = Math.ceil(Math.max(1, this.store.slotCount) / 32);
-    const buffer = new SharedArrayBuffer(words * 4);
-    const bits = new Int32Array(buffer);
-    for (const record of this.store.recordsInSlotOrder()) {
-      if (!record.deleted && filter(record.metadata)) bits[record.slot >>> 5] |= 1 << (record.slot & 31);
-    }
-    return buffer;
+  /**
+   * Whether a current record passes the query's filter: read from the bitmap for the slots it covers, evaluated for
+   * the few records written since (or after a compaction).
+   */
+  private bitmapMatcher(view: StoreView, bitmap: SharedArrayBuffer | undefined, filter: FilterPredicate | undefined): (record: StoredRecord) => boolean {
+    if (!filter || !bitmap) return () => true;
+    const bits = new Int32Array(bitmap);
+    return (record) => {
+      const { slot } = record;
+      if (this.store.layout().version === view.layoutVersion && slot < view.horizon) return (bits[slot >>> 5] & (1 << (slot & 31))) !== 0;
+      return filter(record.metadata);
+    };
   }
 
   private compileFilterOrThrow(source: string): FilterPredicate {
@@ -428,18 +469,23 @@ export class VecStoreEngine {
     }
   }
 
+  /** Refuses a vector the metric cannot score (see vectorProblem), naming the field. */
+  private checkVector(vector: Float32Array, field: string): void {
+    const problem = vectorProblem(this.metric, vector);
+    if (problem !== undefined) throw new VecStoreError('validation', `${field}: ${problem}`);
+  }
+
   private prepareQueryVector(vector: Float32Array): Float32Array {
     this.store.checkDimension(vector.length, 'vector');
+    this.checkVector(vector, 'vector');
     const copy = Float32Array.from(vector);
     return this.metric === 'cosine' ? normalizeInPlace(copy) : copy;
   }
 
-  private hit(id: string, metadata: Metadata | undefined, score: number, includeVector: boolean | undefined): QueryHit {
-    const hit: QueryHit = { id, score, metadata: metadata ?? {} };
-    if (includeVector) {
-      const record = this.store.getRecord(id);
-      if (record) hit.vector = Array.from(this.store.vectorAt(record.slot));
-    }
+  /** A result; the vector is read from the record version's own slot (an old version's row stays until compaction). */
+  private hit(record: StoredRecord, score: number, includeVector: boolean | undefined): QueryHit {
+    const hit: QueryHit = { id: record.id, score, metadata: record.metadata ?? {} };
+    if (includeVector) hit.vector = Array.from(this.store.vectorAt(record.slot));
     return hit;
   }
 
@@ -468,6 +514,11 @@ export class VecStoreEngine {
     const ids = this.store.segmentDescriptors().map((s) => s.id);
     this.batcher.whenLayoutIdle(this.store.layout().version, () => this.pool.drop(ids));
   }
+}
+
+/** Milliseconds since `started`, rounded to microseconds (the timer's digits past that are noise, not precision). */
+function elapsedMs(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
 function fraction(part: number, whole: number): number {

@@ -23,6 +23,11 @@ export interface Limits {
   /** Deepest nesting of a filter's parentheses and NOTs (400 filter_too_deep). */
   maxFilterDepth: number;
   /**
+   * Most front-thread time one query's filter may take, in milliseconds (400 filter_too_costly). Filters run in slices
+   * of a few milliseconds with other requests served in between, so this bounds the query, not the server's latency.
+   */
+  maxFilterMs: number;
+  /**
    * Largest WebSocket message, in bytes. uWS drops the socket without a close frame (the client sees 1006) and the drop
    * is counted as ws_message_too_large.
    */
@@ -31,6 +36,11 @@ export interface Limits {
   maxWsInFlight: number;
   /** Open WebSocket connections (the upgrade is refused with 429 too_many_connections). */
   maxWsConnections: number;
+  /**
+   * Bytes of answers one WebSocket may have waiting to be read (queued answers plus what uWS buffers for it). A client
+   * that lets more pile up is closed with 1008, counted as ws_backpressure: memory per socket stays bounded.
+   */
+  maxWsQueuedBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -44,7 +54,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxTextBytes: 1024 * 1024,
   maxFilterLength: 4096,
   maxFilterDepth: 32,
+  maxFilterMs: 5000,
   maxWsMessageBytes: 16 * 1024 * 1024,
   maxWsInFlight: 256,
   maxWsConnections: 10_000,
+  maxWsQueuedBytes: 64 * 1024 * 1024,
 };

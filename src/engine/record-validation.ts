@@ -23,8 +23,21 @@ export function parseId(value: unknown, field: string, limits: Limits): string {
   if (value.length > limits.maxIdLength) {
     throw new VecStoreError('id_too_long', `${field}: ${value.length} characters is over the limit of ${limits.maxIdLength}`);
   }
+  checkWellFormed(value, field);
   return value;
 }
+
+/**
+ * Refuses a string with a lone UTF-16 surrogate. The log stores UTF-8, which cannot encode one: it would be written as
+ * U+FFFD, so the string acknowledged would not be the string recovered after a restart.
+ */
+export function checkWellFormed(value: string, field: string): void {
+  // With the u flag a paired surrogate is one code point; only lone ones are in general category Cs.
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone) throw new VecStoreError('validation', `${field}: not well-formed Unicode (a lone UTF-16 surrogate at index ${lone.index})`);
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A non-empty array of finite numbers (or a Float32Array from a binary body) as float32. */
 export function parseVector(value: unknown, field: string, limits: Limits): Float32Array {
@@ -60,7 +73,7 @@ function checkVectorLength(length: number, field: string, limits: Limits): void 
 export function parseMetadata(value: unknown, field: string, limits: Limits): Metadata | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isPlainObject(value)) throw new VecStoreError('validation', `${field}: must be an object, got ${describe(value)}`);
-  const depth = nestingDepth(value, limits.maxMetadataDepth + 1);
+  const depth = nestingDepth(value, limits.maxMetadataDepth + 1, field);
   if (depth > limits.maxMetadataDepth) {
     throw new VecStoreError('metadata_too_deep', `${field}: nested deeper than the limit of ${limits.maxMetadataDepth}`);
   }
@@ -77,6 +90,7 @@ export function parseText(value: unknown, field: string, limits: Limits): string
   if (typeof value !== 'string') throw new VecStoreError('validation', `${field}: must be a string, got ${describe(value)}`);
   const bytes = Buffer.byteLength(value);
   if (bytes > limits.maxTextBytes) throw new VecStoreError('text_too_large', `${field}: ${bytes} bytes is over the limit of ${limits.maxTextBytes}`);
+  checkWellFormed(value, field);
   return value;
 }
 
@@ -157,16 +171,23 @@ export function parseBoolean(value: unknown, field: string): boolean {
   return value;
 }
 
-/** Depth of nested objects/arrays, stopping at `cap` so hostile input costs no more than the limit. */
-function nestingDepth(value: unknown, cap: number): number {
+/**
+ * Depth of nested objects/arrays, stopping at `cap` so hostile input costs no more than the limit; on the way, refuses
+ * keys and string values that are not well-formed Unicode (see checkWellFormed), naming their path.
+ */
+function nestingDepth(value: unknown, cap: number, field: string): number {
   let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
+  const stack: Array<[unknown, number, string]> = [[value, 1, field]];
   while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
+    const [v, d, path] = stack.pop()!;
+    if (typeof v === 'string') checkWellFormed(v, path);
     if (typeof v !== 'object' || v === null) continue;
     if (d > max) max = d;
     if (max >= cap) return max;
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
+    for (const [key, child] of Object.entries(v)) {
+      if (!Array.isArray(v)) checkWellFormed(key, `${path}: key ${JSON.stringify(key)}`);
+      stack.push([child, d + 1, Array.isArray(v) ? `${path}[${key}]` : `${path}.${key}`]);
+    }
   }
   return max;
 }

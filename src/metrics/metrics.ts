@@ -32,6 +32,7 @@ export class VecStoreMetrics {
   readonly upserts: Counter<'batch'>;
   readonly deletes: Counter<'type'>;
   readonly errors: Counter<'error_type'>;
+  readonly autoCompactions: Counter;
   private readonly cacheHits: Counter<'type'> | undefined;
   private readonly cacheMisses: Counter<'type'> | undefined;
   readonly wsConnections: Gauge;
@@ -72,6 +73,7 @@ export class VecStoreMetrics {
     this.upserts = new Counter({ name: 'vecstore_upserts_total', help: 'Upsert operations: single or batch', labelNames: ['batch'], registers });
     this.deletes = new Counter({ name: 'vecstore_deletes_total', help: 'Deletes performed: hard or soft', labelNames: ['type'], registers });
     this.errors = new Counter({ name: 'vecstore_errors_total', help: 'Errors answered, by stable error type', labelNames: ['error_type'], registers });
+    this.autoCompactions = new Counter({ name: 'vecstore_auto_compactions_total', help: 'Compactions started automatically by --auto-compact-ratio and finished', registers });
     // The cache counters exist only while the cache does (`--cache-size 0` turns both off).
     if (options.cacheEnabled) {
       this.cacheHits = new Counter({ name: 'vecstore_cache_hits_total', help: 'Query cache hits by query type', labelNames: ['type'], registers });

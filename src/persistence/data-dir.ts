@@ -56,6 +56,9 @@ export function writeFileAtomic(file: string, content: string | Buffer): void {
   fsyncDir(path.dirname(file));
 }
 
+/** Something to Atomics.wait on for a short synchronous pause. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /** Directories this process holds locks on, so a second open inside the same process is refused too. */
 const heldHere = new Set<string>();
 
@@ -75,6 +78,56 @@ function ownerAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Replaces a stale LOCK (whose content `staleText` names a dead process) with one naming this process, atomically: under
+ * a claim file created with O_EXCL, so one taker at a time, it checks that LOCK still holds `staleText` and renames its
+ * own lock file over it. LOCK never disappears on the way, so a starter creating LOCK with O_EXCL cannot slip in, and a
+ * fresh lock written by a live process is never moved aside. False when another taker holds the claim or LOCK changed
+ * (the caller looks again). A claim left by a taker that died holding it (a window of microseconds) is removed once
+ * its process is gone.
+ */
+function takeOverStaleLock(lockPath: string, staleText: string): boolean {
+  const claim = `${lockPath}.takeover`;
+  let fd: number;
+  try {
+    fd = fs.openSync(claim, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new VecStoreError('storage', `cannot create ${claim}: ${(err as Error).message}`);
+    let holder = NaN;
+    try {
+      holder = Number.parseInt(fs.readFileSync(claim, 'utf8').trim(), 10);
+    } catch {
+      return false; // released meanwhile
+    }
+    if (!ownerAlive(holder) && holder !== process.pid) fs.rmSync(claim, { force: true });
+    return false;
+  }
+  try {
+    fs.writeSync(fd, `${process.pid}\n`);
+    fs.closeSync(fd);
+    let current: string;
+    try {
+      current = fs.readFileSync(lockPath, 'utf8');
+    } catch {
+      return false; // removed meanwhile: the caller creates it with O_EXCL
+    }
+    if (current !== staleText) return false;
+    const mine = `${lockPath}.new-${process.pid}`;
+    fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o644 });
+    const written = fs.openSync(mine, 'r+');
+    try {
+      fs.fsyncSync(written);
+    } finally {
+      fs.closeSync(written);
+    }
+    fs.renameSync(mine, lockPath);
+    fsyncDir(path.dirname(lockPath));
+    return true;
+  } finally {
+    fs.rmSync(claim, { force: true });
+  }
+}
+
 /** An exclusive hold on a data directory; `release` removes the LOCK file if it is still ours. */
 export class DataDirLock {
   readonly root: string;
@@ -86,7 +139,7 @@ export class DataDirLock {
 
   /**
    * Takes the LOCK (`O_CREAT|O_EXCL`, holding this pid). A live owner → `conflict`; a lock left by a dead process
-   * (kill -9, power loss) is taken over.
+   * (kill -9, power loss) is taken over atomically (see takeOverStaleLock).
    */
   static acquire(root: string): DataDirLock {
     fs.mkdirSync(root, { recursive: true });
@@ -122,13 +175,12 @@ export class DataDirLock {
       if (pid !== process.pid && ownerAlive(pid)) {
         throw new VecStoreError('conflict', `data directory ${root} is in use by process ${pid}`);
       }
-      // Stale: move it aside atomically rather than unlink, so two racing takers cannot both delete a fresh lock.
-      try {
-        fs.renameSync(lockPath, `${lockPath}.stale-${process.pid}`);
-        fs.rmSync(`${lockPath}.stale-${process.pid}`, { force: true });
-      } catch {
-        // Someone else moved it first; the next attempt sees their lock.
+      if (takeOverStaleLock(lockPath, text)) {
+        heldHere.add(real);
+        return new DataDirLock(real);
       }
+      // Another taker is at it: give it a moment before looking again.
+      Atomics.wait(PAUSE, 0, 0, 10);
     }
     throw new VecStoreError('conflict', `data directory ${root} is locked (could not take over ${lockPath})`);
   }

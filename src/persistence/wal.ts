@@ -12,8 +12,11 @@ export type FsyncPolicy = { mode: 'always' } | { mode: 'interval'; ms: number } 
 
 /** Bytes of a record's frame header: u32 payload length, u32 crc32 of the payload. */
 export const RECORD_HEADER_BYTES = 8;
-/** No single record may claim more than this (a corrupt length must not make replay allocate gigabytes). */
-const MAX_RECORD_BYTES = 1 << 30;
+/**
+ * No single record may claim more than this (a corrupt length must not make replay allocate gigabytes). Writing checks
+ * the same bound, so no record is ever acknowledged that replay would refuse.
+ */
+export const MAX_RECORD_BYTES = 1 << 30;
 const NO_VALUE = 0xffffffff;
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
 
@@ -62,6 +65,12 @@ export function encodeRecord(mutation: Mutation): Buffer {
   } else if (mutation.type !== 'compact') {
     single = Buffer.from(mutation.id, 'utf8');
     payloadBytes += 4 + single.length;
+  }
+  if (payloadBytes > MAX_RECORD_BYTES) {
+    throw new VecStoreError(
+      'payload_too_large',
+      `records: the write encodes to ${payloadBytes} bytes in the log (metadata as JSON, texts as UTF-8), over the limit of ${MAX_RECORD_BYTES} bytes for one log record; send it in smaller batches`,
+    );
   }
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payloadBytes);
   let o = RECORD_HEADER_BYTES;

@@ -11,6 +11,11 @@ export interface FusionCandidate {
   vectorScore: number | undefined;
   /** Its BM25 score; 0 means it does not match the query text. */
   textScore: number;
+  /**
+   * Its place in the vector search's own tie order (the engine passes the record's slot): equal vector scores rank in
+   * this order, as they do in a vector query. Without it, such ties fall back to id order.
+   */
+  tieOrder?: number;
 }
 
 /** `linear`: weighted sum of min-max normalised scores; `rrf`: weighted reciprocal rank fusion. */
@@ -42,6 +47,7 @@ interface Scored {
   vector: number;
   text: number;
   fused: number;
+  tieOrder: number;
 }
 
 /**
@@ -61,7 +67,7 @@ interface Scored {
  * Order: fused score descending, then id ascending. To make the extremes exact rankings rather than
  * near-ties at the mercy of rounding, alpha = 1 breaks fused-score ties by the raw vector score, and
  * alpha = 0 breaks them by the raw text score and then, among candidates with text score 0, by the
- * vector score. So alpha = 1 returns exactly the vector ranking (score, then id) and alpha = 0 exactly
+ * vector score. So alpha = 1 returns exactly the vector ranking (score, then `tieOrder`, then id) and alpha = 0 exactly
  * the BM25 ranking (score, then id) followed by the non-matching candidates in vector order.
  *
  * @param cands - The candidates; ids should be unique.
@@ -78,6 +84,7 @@ export function fuseCandidates(cands: FusionCandidate[], opts: FusionOptions): F
     vector: orientVector(c.vectorScore, opts.higherVectorIsBetter),
     text: c.textScore,
     fused: 0,
+    tieOrder: c.tieOrder ?? 0,
   }));
 
   if (opts.method === 'rrf') fuseRrf(scored, alpha, opts.rrfK ?? 60);
@@ -85,7 +92,10 @@ export function fuseCandidates(cands: FusionCandidate[], opts: FusionOptions): F
 
   scored.sort((x, y) => {
     if (x.fused !== y.fused) return y.fused - x.fused;
-    if (alpha === 1 && x.vector !== y.vector) return y.vector > x.vector ? 1 : -1;
+    if (alpha === 1) {
+      if (x.vector !== y.vector) return y.vector > x.vector ? 1 : -1;
+      if (x.tieOrder !== y.tieOrder) return x.tieOrder - y.tieOrder;
+    }
     if (alpha === 0) {
       if (x.text !== y.text) return y.text - x.text;
       if (x.text === 0 && x.vector !== y.vector) return y.vector > x.vector ? 1 : -1;
@@ -131,7 +141,7 @@ function fuseRrf(scored: Scored[], alpha: number, rrfK: number): void {
   // Ranks live on the objects rather than in an id-keyed map, so duplicate ids cannot share a rank.
   const vRank = new Map<Scored, number>();
   const byVector = scored.filter((s) => s.vector !== -Infinity);
-  byVector.sort((x, y) => (x.vector !== y.vector ? (y.vector > x.vector ? 1 : -1) : compareIds(x.id, y.id)));
+  byVector.sort((x, y) => (x.vector !== y.vector ? (y.vector > x.vector ? 1 : -1) : x.tieOrder - y.tieOrder || compareIds(x.id, y.id)));
   byVector.forEach((s, i) => vRank.set(s, i + 1));
 
   const tRank = new Map<Scored, number>();

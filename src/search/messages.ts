@@ -49,6 +49,11 @@ export interface ScanTask {
   /** Per query: k for that query (≤ task k). */
   queryK: Int32Array;
   /**
+   * Per query: the horizon of its store view. A row is read for a query when its slot is below the horizon and it is
+   * live, or its "superseded by" value is above the horizon (updated after the query's view opened; see segment-layout).
+   */
+  queryHorizon: Int32Array;
+  /**
    * Per query: index into `filters`, or -1 for no filter. A filter is a bitmap over global slots (bit set = allowed),
    * evaluated on the front thread where the metadata lives.
    */

@@ -5,11 +5,15 @@ import type { ScanLayout } from '../store/segment-layout.js';
 import type { ScanResult, ScanTask, ShardRange } from './messages.js';
 import type { ScanPool } from './scan-pool.js';
 
-/** One query: a ready-to-scan vector (normalised for cosine), how many results, and an optional slot bitmap filter. */
+/**
+ * One query: a ready-to-scan vector (normalised for cosine), how many results, an optional slot bitmap filter, and the
+ * horizon of the store view it opened (slots it may see; see `VectorStore.openView`).
+ */
 export interface SearchRequest {
   query: Float32Array;
   k: number;
   filter?: SharedArrayBuffer;
+  horizon: number;
 }
 
 /** A hit is a slot of the layout the query ran on, with its rank distance (lower is better). */
@@ -159,6 +163,7 @@ export class QueryBatcher {
     const queryCount = batch.length;
     const queries = new Float32Array(queryCount * dim);
     const queryK = new Int32Array(queryCount);
+    const queryHorizon = new Int32Array(queryCount);
     const filterIndex = new Int32Array(queryCount).fill(-1);
     const filters: SharedArrayBuffer[] = [];
     const sketchWidth = this.options.sketchWidth();
@@ -169,6 +174,7 @@ export class QueryBatcher {
       queries.set(p.request.query, q * dim);
       if (sketchWidth > 0) basisId = this.options.sketchQuery(p.request.query, querySketches, q * sketchWidth);
       queryK[q] = p.request.k;
+      queryHorizon[q] = p.request.horizon;
       k = Math.max(k, p.request.k);
       if (p.request.filter) {
         let index = filters.indexOf(p.request.filter);
@@ -176,7 +182,7 @@ export class QueryBatcher {
         filterIndex[q] = index;
       }
     });
-    return { metric: this.options.metric, dim, k, queries, queryCount, queryK, filterIndex, filters, basisId, querySketches, sketchWidth };
+    return { metric: this.options.metric, dim, k, queries, queryCount, queryK, queryHorizon, filterIndex, filters, basisId, querySketches, sketchWidth };
   }
 }
 

@@ -92,10 +92,27 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     };
     /** From here on the answer comes later: uWS requires onAborted first, and the response is never touched after it. */
     const goAsync = () => {
-      res.onAborted(() => { state.aborted = true; });
+      res.onAborted(() => {
+        state.aborted = true;
+        state.onAbort?.();
+      });
       inFlight++;
     };
 
+    // RFC 9112 §6.3: a request whose body length is ambiguous must be refused and its connection closed, or the body
+    // (read here as no body) would run as a second request, one that a proxy in front never saw.
+    const framing = bodyFramingProblem(req);
+    if (framing !== undefined) {
+      // Answered (and the connection closed) on the next turn, not in this callback: uWS parses whatever follows in its
+      // buffer as soon as the callback returns, and while this answer is pending it drops the connection instead of
+      // running a request that follows.
+      goAsync();
+      setImmediate(() => {
+        fail(new VecStoreError('validation', framing), true);
+        finished();
+      });
+      return;
+    }
     if (match.kind !== 'found') {
       if (match.kind === 'not_found') fail(new VecStoreError('route_not_found', `route: no ${method} ${url}; see the API in the README`));
       else fail(new VecStoreError('method_not_allowed', `method: ${method} is not allowed on ${match.template} (allowed: ${match.allowed.join(', ')})`));
@@ -148,9 +165,12 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   });
 
   return new Promise((resolve, reject) => {
-    app.listen(options.host, options.port, (listenSocket: us_listen_socket | false) => {
+    // Exclusive: uWS otherwise binds with SO_REUSEPORT, and a second server on a taken port would start and split the
+    // traffic with the first. The typings lack the (host, port, options, callback) form the binary has.
+    const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
+    listen.call(app, options.host, options.port, LISTEN_EXCLUSIVE_PORT, (listenSocket: us_listen_socket | false) => {
       if (!listenSocket) {
-        reject(new VecStoreError('internal', `listen: could not bind ${options.host}:${options.port} (in use or not permitted)`));
+        reject(new VecStoreError('unavailable', `listen: could not bind ${options.host}:${options.port} (in use by another process, or not permitted)`));
         return;
       }
       const port = uWS.us_socket_local_port(listenSocket);
@@ -160,9 +180,14 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
           stopping = true;
           uWS.us_listen_socket_close(listenSocket as us_listen_socket);
           if (inFlight > 0) {
+            // Not unref'd: with the listen socket closed, an unref'd timer would let the process exit before shutdown
+            // has fsynced and closed the log and released the lock.
             await new Promise<void>((done) => {
-              onIdle = done;
-              setTimeout(done, graceMs).unref();
+              const timer = setTimeout(done, graceMs);
+              onIdle = () => {
+                clearTimeout(timer);
+                done();
+              };
             });
           }
           stream.closeAll();
@@ -171,5 +196,21 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     });
   });
 }
+
+/** Why a request's body framing is ambiguous (two Content-Length headers, any Transfer-Encoding but `chunked`), if it is. */
+function bodyFramingProblem(req: HttpRequest): string | undefined {
+  let lengths = 0;
+  let problem: string | undefined;
+  req.forEach((name, value) => {
+    if (name === 'content-length' && ++lengths > 1) problem = 'content-length: more than one Content-Length header';
+    else if (name === 'transfer-encoding' && value.trim().toLowerCase() !== 'chunked') {
+      problem = `transfer-encoding: ${JSON.stringify(value)} is not supported (only "chunked")`;
+    }
+  });
+  return problem;
+}
+
+/** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT listen option. */
+const LISTEN_EXCLUSIVE_PORT = 1;
 
 const KNOWN_METHODS = new Set<string>(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'] satisfies HttpMethod[]);

@@ -6,6 +6,8 @@ import { VecStoreError } from '../errors.js';
 export interface ResponseState {
   aborted: boolean;
   done: boolean;
+  /** Called once when the client goes away (set by a reader still waiting for the body, so that it settles). */
+  onAbort?: () => void;
 }
 
 /** HTTP status lines VecStore answers with. */
@@ -78,6 +80,14 @@ export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseSta
       settled = true;
       reject(refusal);
     }
+    // A client that disconnects mid-body sends no last chunk: settle anyway, or the request stays in flight forever
+    // (and graceful shutdown would wait for it).
+    state.onAbort = () => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      reject(new VecStoreError('validation', 'body: the client went away before sending all of it'));
+    };
     res.onData((chunk, isLast) => {
       if (settled || state.aborted) return;
       received += chunk.byteLength;

@@ -1,7 +1,7 @@
 // WebSocket `/ws/query-stream`: many queries in flight per socket, each answered as a stream of result messages.
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { VecStoreError, errorType } from '../errors.js';
-import type { QueryAnswer } from '../engine/engine.js';
+import type { QueryAnswer, QueryHit } from '../engine/engine.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Collection } from '../catalog/collection.js';
 import type { Limits } from '../engine/limits.js';
@@ -20,10 +20,23 @@ const HIGH_WATER_BYTES = 1024 * 1024;
 export const WS_PROTOCOL = 'vecstore';
 const KEY_PROTOCOL_PREFIX = 'api-key.';
 
+/** Longest `request_id`, as JSON: it is copied into every message of its answer. */
+export const MAX_REQUEST_ID_CHARS = 256;
+
+/**
+ * An answer waiting to be sent: its messages are built one at a time as the socket takes them, so a waiting answer
+ * holds its hits (metadata shared with the store), never its serialised messages.
+ */
 interface Outgoing {
-  message: string;
-  /** Runs once the message has been handed to the socket (the last message of a query frees its in-flight place). */
+  /** Result messages still to build, then the final message. */
+  hits: QueryHit[];
+  next: number;
+  requestId: { request_id?: unknown };
+  final: () => string;
+  /** Runs once the final message has been handed to the socket (it frees the query's in-flight place). */
   sent?: () => void;
+  /** Estimated bytes this answer holds while it waits (see answerBytes). */
+  bytes: number;
 }
 
 interface SocketState {
@@ -32,6 +45,8 @@ interface SocketState {
   inFlight: number;
   closed: boolean;
   queue: Outgoing[];
+  /** Estimated bytes of the answers in `queue`. */
+  queuedBytes: number;
 }
 
 export interface QueryStreamOptions {
@@ -52,28 +67,53 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     if (state.closed) return;
     ws.cork(() => {
       while (state.queue.length > 0 && ws.getBufferedAmount() < HIGH_WATER_BYTES) {
-        const next = state.queue.shift()!;
-        ws.send(next.message, false);
-        next.sent?.();
+        const head = state.queue[0];
+        if (head.next < head.hits.length) {
+          const r = head.hits[head.next++];
+          ws.send(JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...head.requestId }), false);
+          continue;
+        }
+        state.queue.shift();
+        state.queuedBytes -= head.bytes;
+        ws.send(head.final(), false);
+        head.sent?.();
       }
     });
   };
 
-  const enqueue = (ws: WebSocket<SocketState>, items: Outgoing[]): void => {
+  /**
+   * Queues an answer, unless the socket's answers waiting to be read would pass `maxWsQueuedBytes`: a client that does
+   * not read must not grow the server's memory, so its socket is closed with 1008 (policy violation).
+   */
+  const enqueue = (ws: WebSocket<SocketState>, item: Outgoing): void => {
     const state = ws.getUserData();
-    if (state.closed) return;
-    state.queue.push(...items);
+    if (state.closed) return item.sent?.();
+    if (state.queuedBytes + item.bytes + ws.getBufferedAmount() > limits.maxWsQueuedBytes) {
+      metrics?.errors.inc({ error_type: errorType('ws_backpressure') });
+      item.sent?.();
+      ws.end(1008, `answers not read: over ${limits.maxWsQueuedBytes} bytes waiting`);
+      return;
+    }
+    state.queue.push(item);
+    state.queuedBytes += item.bytes;
     flush(ws);
   };
 
   const sendError = (ws: WebSocket<SocketState>, err: VecStoreError, requestId: unknown, sent?: () => void): void => {
     metrics?.errors.inc({ error_type: errorType(err.code) });
-    enqueue(ws, [{ message: JSON.stringify({ error: err.message, code: err.code, ...withRequestId(requestId) }), sent }]);
+    const message = JSON.stringify({ error: err.message, code: err.code, ...withRequestId(requestId) });
+    enqueue(ws, { hits: [], next: 0, requestId: {}, final: () => message, sent, bytes: message.length * 2 });
   };
 
   const runQuery = async (ws: WebSocket<SocketState>, body: Record<string, unknown>, vector: Float32Array | undefined): Promise<void> => {
     const state = ws.getUserData();
     const requestId = body.request_id;
+    const ridChars = requestId === undefined ? 0 : JSON.stringify(requestId).length;
+    if (ridChars > MAX_REQUEST_ID_CHARS) {
+      // Not echoed: it is the part that is too long.
+      sendError(ws, new VecStoreError('request_id_too_long', `request_id: ${ridChars} characters of JSON is over the limit of ${MAX_REQUEST_ID_CHARS}`), undefined);
+      return;
+    }
     if (state.inFlight >= limits.maxWsInFlight) {
       sendError(ws, new VecStoreError('too_many_in_flight', `request_id ${JSON.stringify(requestId ?? null)}: ${limits.maxWsInFlight} queries are already in flight on this socket`), requestId);
       return;
@@ -89,13 +129,15 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       else answer = await collection.engine.query(parseVectorQuery(body, limits, vector));
       metrics?.observeQuery(type, answer.results.length, answer.cached);
       const rid = withRequestId(requestId);
-      const items: Outgoing[] = answer.results.map((r) => ({ message: JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...rid }) }));
-      items.push({
-        message: JSON.stringify({ complete: true, ...rid, stats: { duration_ms: answer.stats.duration_ms, total_results: answer.results.length, total_candidates: answer.stats.total_candidates, filtered_count: answer.stats.filtered_count, pruned_fraction: answer.stats.pruned_fraction } }),
+      const { stats, results } = answer;
+      enqueue(ws, {
+        hits: results,
+        next: 0,
+        requestId: rid,
+        final: () => JSON.stringify({ complete: true, ...rid, stats: { duration_ms: stats.duration_ms, total_results: results.length, total_candidates: stats.total_candidates, filtered_count: stats.filtered_count, pruned_fraction: stats.pruned_fraction } }),
         sent: release,
+        bytes: answerBytes(results, ridChars),
       });
-      if (state.closed) return release();
-      enqueue(ws, items);
     } catch (err) {
       const known = err instanceof VecStoreError ? err : new VecStoreError('internal', 'internal error');
       if (!(err instanceof VecStoreError)) logger.error({ err }, 'websocket query failed');
@@ -135,7 +177,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       }
       // Never echo the key offer back; answer with our protocol name if the client offered it.
       const chosen = offers.includes(WS_PROTOCOL) ? WS_PROTOCOL : '';
-      res.upgrade<SocketState>({ principal, inFlight: 0, closed: false, queue: [] }, key, chosen, extensions, context);
+      res.upgrade<SocketState>({ principal, inFlight: 0, closed: false, queue: [], queuedBytes: 0 }, key, chosen, extensions, context);
     },
     open: (ws) => {
       sockets.add(ws);
@@ -176,7 +218,10 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       if (code === 1006 && Buffer.from(reason).toString() === TOO_BIG_REASON) metrics?.errors.inc({ error_type: errorType('ws_message_too_large') });
       const state = ws.getUserData();
       state.closed = true;
+      // Free the in-flight places of answers that will never be sent.
+      for (const item of state.queue) item.sent?.();
       state.queue = [];
+      state.queuedBytes = 0;
       sockets.delete(ws);
       metrics?.wsConnections.dec();
     },
@@ -199,6 +244,17 @@ function resolveCollection(catalog: Catalog, principal: Principal | undefined, n
   if (typeof name !== 'string') throw new VecStoreError('validation', 'collection: must be a collection name (a string)');
   authorize(principal, 'read', name);
   return catalog.require(name);
+}
+
+/**
+ * What a waiting answer holds: per hit an object and its id, plus the copied vector when vectors were asked for
+ * (metadata objects are the store's own, not copies). Counted against `maxWsQueuedBytes` with the request id that
+ * each of its messages will carry.
+ */
+function answerBytes(hits: QueryHit[], ridChars: number): number {
+  let bytes = 256 + ridChars * 2;
+  for (const h of hits) bytes += 96 + h.id.length * 2 + (h.vector ? h.vector.length * 8 : 0);
+  return bytes;
 }
 
 function withRequestId(requestId: unknown): { request_id?: unknown } {

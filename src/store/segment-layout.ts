@@ -5,7 +5,9 @@
  * (bit set = the row holds a live, searchable vector), then a two-word header (word 0: the id of the projection basis
  * the row sketches were made with, 0 for none), then per row a sketch of `sketchDim + 2` float32 values: the row's
  * projection on the basis, the norm of what the projection leaves out, and the row's squared norm. Scans use sketches to
- * skip rows that provably cannot make the top k. Segments never move or grow; the store adds new ones.
+ * skip rows that provably cannot make the top k. Last comes one int32 per row, "superseded by": 0, or 1 + the slot of
+ * the newer version of the row's record once an update replaced it (see `VectorStore.openView` for how scans use it).
+ * Segments never move or grow; the store adds new ones.
  */
 export interface SegmentDescriptor {
   /** Unique for the life of the process, never reused, so a worker's cache keyed by it can never be stale. */
@@ -17,7 +19,7 @@ export interface SegmentDescriptor {
 
 /** Bytes of a segment with `rows` rows of `dim` float32 values, its liveness bitmap, header and row sketches. */
 export function segmentByteLength(rows: number, dim: number): number {
-  return sketchOffset(rows, dim) + rows * sketchWidth(dim) * 4;
+  return supersededOffset(rows, dim) + rows * 4;
 }
 
 /**
@@ -45,6 +47,20 @@ function sketchOffset(rows: number, dim: number): number {
 /** The segment header: word 0 is the id of the basis its row sketches use (0: no valid sketches). */
 export function headerView(seg: SegmentDescriptor): Int32Array {
   return new Int32Array(seg.buffer, headerOffset(seg.rows, seg.dim), 2);
+}
+
+function supersededOffset(rows: number, dim: number): number {
+  return sketchOffset(rows, dim) + rows * sketchWidth(dim) * 4;
+}
+
+/**
+ * Per row: 0, or 1 + the slot holding the newer version of its record, written before the row's live bit clears. A
+ * scan whose view ends at slot `horizon` (exclusive) reads a row when `slot < horizon` and the row is live or its
+ * superseded-by value is above `horizon`: the record was updated after the view opened, its newer version lies past the
+ * horizon, and without the old row the record would be missing from that scan.
+ */
+export function supersededView(seg: SegmentDescriptor): Int32Array {
+  return new Int32Array(seg.buffer, supersededOffset(seg.rows, seg.dim), seg.rows);
 }
 
 /** The row sketches, `sketchWidth(dim)` float32 values per row. */

@@ -11,6 +11,7 @@ import {
   sketchView,
   sketchWidth,
   segmentByteLength,
+  supersededView,
   vectorView,
   type ScanLayout,
   type SegmentDescriptor,
@@ -44,6 +45,23 @@ interface Segment {
   liveness: Int32Array;
   header: Int32Array;
   sketches: Float32Array;
+  superseded: Int32Array;
+}
+
+/**
+ * What one scan may see: the slots below `horizon` of one layout, as they were when the view opened. Opened before a
+ * query's filter is evaluated and its scan dispatched, closed once its hits are resolved to records.
+ */
+export interface StoreView {
+  layoutVersion: number;
+  horizon: number;
+}
+
+/** An older version of an updated record, kept while a view that opened before the update may still return it. */
+interface RetainedVersion {
+  record: StoredRecord;
+  /** The slot of the version that replaced it. */
+  newSlot: number;
 }
 
 /** Rows needed before a sketch basis is computed (and the rows sampled for it). */
@@ -88,6 +106,11 @@ export class VectorStore {
   private readonly records = new Map<string, StoredRecord>();
   /** slot → id of the record living there (undefined for garbage slots left by deletes and updates). */
   private slotIds: Array<string | undefined> = [];
+  /** Open views of the current layout: horizon → how many. */
+  private readonly openViews = new Map<number, number>();
+  /** Superseded versions still visible to an open view, by old slot; `retainedOrder` holds them by ascending newSlot. */
+  private readonly retained = new Map<number, RetainedVersion>();
+  private retainedOrder: number[] = [];
   private softDeleted = 0;
   /** Sketches rows for pruned scans, once enough rows exist to find a basis (dimensions ≥ 64 only). */
   private sketcher: RowSketcher | undefined;
@@ -138,8 +161,10 @@ export class VectorStore {
     this.records.set(id, record);
     setLive(seg.liveness, row, true);
     if (previous) {
-      this.retireSlot(previous.slot);
-      if (previous.deleted) this.softDeleted--;
+      if (previous.deleted) {
+        this.retireSlot(previous.slot);
+        this.softDeleted--;
+      } else this.supersede(previous, slot);
     }
     this.sketchOnceEnoughRows();
     this.generation++;
@@ -202,6 +227,7 @@ export class VectorStore {
     this.segments = [];
     this.slotsUsed = 0;
     this.slotIds = [];
+    this.forgetViews();
     this.layoutVersion++;
     // The new segments get a basis found in the data as it is now.
     this.sketcher = undefined;
@@ -230,6 +256,7 @@ export class VectorStore {
     this.segments = [];
     this.slotsUsed = 0;
     this.slotIds = [];
+    this.forgetViews();
     this.softDeleted = 0;
     this.sketcher = undefined;
     this.layoutVersion++;
@@ -320,6 +347,60 @@ export class VectorStore {
     if (id === undefined) return undefined;
     const record = this.records.get(id);
     return record && record.slot === slot ? record : undefined;
+  }
+
+  /**
+   * Opens a view for one scan. Updates never rewrite a row: they write the new version to a fresh slot (at or past the
+   * horizon of every view already open) and mark the old row "superseded by" that slot before clearing its live bit.
+   * A scan reads slots below its horizon that are live or were superseded by a slot at or past its horizon, so a record
+   * updated while the scan runs is seen in its old version, one updated before the view opened in its new version, and
+   * never in both or neither. The old version's record object is kept (`versionAtSlot`) until every view that could
+   * return it has closed; the row itself is garbage like any other until compaction. Views of an older layout see
+   * nothing: a scan that raced compaction reruns.
+   */
+  openView(): StoreView {
+    const view = { layoutVersion: this.layoutVersion, horizon: this.slotsUsed };
+    this.openViews.set(view.horizon, (this.openViews.get(view.horizon) ?? 0) + 1);
+    return view;
+  }
+
+  /** Closes a view and frees the old versions no open view can see any more. */
+  closeView(view: StoreView): void {
+    if (view.layoutVersion !== this.layoutVersion) return;
+    const left = (this.openViews.get(view.horizon) ?? 1) - 1;
+    if (left > 0) this.openViews.set(view.horizon, left);
+    else this.openViews.delete(view.horizon);
+    let oldest = Infinity;
+    for (const horizon of this.openViews.keys()) oldest = Math.min(oldest, horizon);
+    // A version superseded by slot n is visible only to views with horizon <= n.
+    let freed = 0;
+    while (freed < this.retainedOrder.length) {
+      const slot = this.retainedOrder[freed];
+      const version = this.retained.get(slot);
+      if (version && version.newSlot >= oldest) break;
+      this.retained.delete(slot);
+      freed++;
+    }
+    if (freed > 0) this.retainedOrder = this.retainedOrder.slice(freed);
+  }
+
+  /**
+   * The record version a view sees at a slot: the current record living there, or the older version of one updated
+   * after the view opened; undefined for garbage, for soft-deleted records, and for views of another layout.
+   */
+  versionAtSlot(slot: number, view: StoreView): StoredRecord | undefined {
+    if (view.layoutVersion !== this.layoutVersion || slot >= view.horizon) return undefined;
+    const current = this.recordAtSlot(slot);
+    if (current) return current.deleted ? undefined : current;
+    const old = this.retained.get(slot);
+    return old && old.newSlot >= view.horizon ? old.record : undefined;
+  }
+
+  /** Open views of the current layout (tests check that every query closes its view). */
+  get openViewCount(): number {
+    let n = 0;
+    for (const count of this.openViews.values()) n += count;
+    return n;
   }
 
   /** Every record, in slot order (soft-deleted included). */
@@ -433,7 +514,7 @@ export class VectorStore {
     const dim = this.dim!;
     const rows = this.rowsPerSegment;
     const descriptor: SegmentDescriptor = { id: nextSegmentId++, rows, dim, buffer: new SharedArrayBuffer(segmentByteLength(rows, dim)) };
-    const segment: Segment = { descriptor, data: vectorView(descriptor), liveness: livenessView(descriptor), header: headerView(descriptor), sketches: sketchView(descriptor) };
+    const segment: Segment = { descriptor, data: vectorView(descriptor), liveness: livenessView(descriptor), header: headerView(descriptor), sketches: sketchView(descriptor), superseded: supersededView(descriptor) };
     // Rows are sketched as they are written, so a new segment's sketches are valid from the start.
     if (this.sketcher) Atomics.store(segment.header, 0, this.sketcher.id);
     this.segments.push(segment);
@@ -442,6 +523,25 @@ export class VectorStore {
 
   private locate(slot: number): { seg: Segment; row: number } {
     return { seg: this.segments[Math.floor(slot / this.rowsPerSegment)], row: slot % this.rowsPerSegment };
+  }
+
+  /** Retires the slot of a live record's previous version, keeping it readable for the views open before the update. */
+  private supersede(previous: StoredRecord, newSlot: number): void {
+    const { seg, row } = this.locate(previous.slot);
+    // Marked before the live bit clears, so a scan that sees the bit cleared also sees the mark (Atomics are ordered).
+    Atomics.store(seg.superseded, row, newSlot + 1);
+    if (this.openViews.size > 0) {
+      this.retained.set(previous.slot, { record: previous, newSlot });
+      this.retainedOrder.push(previous.slot);
+    }
+    this.retireSlot(previous.slot);
+  }
+
+  /** A new layout: views of the old one see nothing, and its retained versions are gone with it. */
+  private forgetViews(): void {
+    this.openViews.clear();
+    this.retained.clear();
+    this.retainedOrder = [];
   }
 
   private retireSlot(slot: number): void {

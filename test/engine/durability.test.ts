@@ -185,7 +185,9 @@ test('snapshots: create while writes continue captures the instant of the call; 
     const racing = writeWorkload(live.engine, 9, 50);
     const [info] = await Promise.all([created, racing]);
     assert.equal(info.name, 'nightly-1');
-    assert.equal(info.path, path.join(fs.realpathSync(dir), 'snapshots', 'nightly-1'));
+    // Relative to the data directory: the answer does not disclose the server's file system layout.
+    assert.equal(info.path, path.join('snapshots', 'nightly-1'));
+    assert.ok(fs.existsSync(path.join(dir, info.path)));
     const listed = await live.durability.listSnapshots();
     assert.equal(listed.length, 1);
     assert.equal(listed[0].name, 'nightly-1');

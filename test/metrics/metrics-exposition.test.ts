@@ -85,8 +85,11 @@ test('every metric equals the scripted workload exactly', async () => {
   assert.equal(value(text, 'vecstore_cache_misses_total{type="vector"}'), 8);
   assert.equal(value(text, 'vecstore_deletes_total{type="hard"}'), 1);
   assert.equal(value(text, 'vecstore_deletes_total{type="soft"}'), 2);
-  assert.equal(value(text, 'vecstore_errors_total{error_type="not_found"}'), 4, 'two unknown ids and two unknown routes');
-  assert.equal(value(text, 'vecstore_errors_total{error_type="validation"}'), 1);
+  // The label is the catalogue code itself: unknown ids and unknown routes, malformed JSON and invalid fields stay apart.
+  assert.equal(value(text, 'vecstore_errors_total{error_type="not_found"}'), 2, 'two unknown ids');
+  assert.equal(value(text, 'vecstore_errors_total{error_type="route_not_found"}'), 2, 'two unknown routes');
+  assert.equal(value(text, 'vecstore_errors_total{error_type="invalid_json"}'), 1, 'the malformed body');
+  assert.equal(value(text, 'vecstore_errors_total{error_type="validation"}'), undefined);
   assert.equal(value(text, 'vecstore_errors_total{error_type="dimension_mismatch"}'), 1);
   assert.equal(value(text, 'vecstore_vectors_total{collection="default"}'), 9, '10 records, one hard-deleted');
   assert.equal(value(text, 'vecstore_vectors_active{collection="default"}'), 7);

@@ -203,8 +203,9 @@ describe('live Prometheus', () => {
         `vecstore_queries_total{type="hybrid"} >= ${rounds}`,
         `vecstore_deletes_total{type="hard"} >= ${rounds}`,
         `vecstore_deletes_total{type="soft"} >= ${2 * rounds}`,
-        `vecstore_errors_total{error_type="not_found"} >= ${2 * rounds}`,
-        `vecstore_errors_total{error_type="validation"} >= ${rounds}`,
+        `vecstore_errors_total{error_type="not_found"} >= ${rounds}`,
+        `vecstore_errors_total{error_type="route_not_found"} >= ${rounds}`,
+        `vecstore_errors_total{error_type="invalid_json"} >= ${rounds}`,
         'vecstore_vectors_deleted >= 1',
         'sum(vecstore_worker_tasks_total) >= 1',
       ]) {

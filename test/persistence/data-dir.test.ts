@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { DataDirLock, writeFileAtomic } from '../../src/persistence/data-dir.js';
 import { VecStoreError } from '../../src/errors.js';
 import { tempDir } from '../helpers/durable-state.js';
@@ -39,4 +39,34 @@ test('writeFileAtomic replaces the content and leaves no temporary file', () => 
   writeFileAtomic(file, 'two');
   assert.equal(fs.readFileSync(file, 'utf8'), 'two');
   assert.deepEqual(fs.readdirSync(dir), ['CURRENT']);
+});
+
+test('stale-lock takeover never moves aside a lock another process created after the stale one was read', async () => {
+  const dir = tempDir('lock-race');
+  const lockPath = path.join(dir, 'LOCK');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  fs.writeFileSync(lockPath, `${dead}\n`);
+  // A live node process that "starts" right after this one read the stale lock, taking the directory over itself.
+  const rival = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  await new Promise((r) => rival.once('spawn', r));
+  const realRead = fs.readFileSync;
+  let raced = false;
+  (fs as { readFileSync: unknown }).readFileSync = ((file: fs.PathOrFileDescriptor, options?: unknown) => {
+    const content = realRead(file, options as BufferEncoding);
+    if (!raced && String(file).endsWith('LOCK') && String(content).trim() === dead) {
+      raced = true;
+      fs.rmSync(lockPath);
+      fs.writeFileSync(lockPath, `${rival.pid}\n`);
+    }
+    return content;
+  }) as typeof fs.readFileSync;
+  try {
+    assert.throws(() => DataDirLock.acquire(dir), (err: unknown) => err instanceof VecStoreError && err.code === 'conflict' && err.message.includes(`process ${rival.pid}`));
+    assert.ok(raced);
+    assert.equal(realRead(lockPath, 'utf8').trim(), String(rival.pid), "the rival's lock is still in place");
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f !== 'LOCK'), [], 'no claim or temporary file left behind');
+  } finally {
+    (fs as { readFileSync: unknown }).readFileSync = realRead;
+    rival.kill();
+  }
 });
