@@ -38,14 +38,17 @@ test('a record updated while scans run is found by every k = 1 query for its own
     const updating = updateLoop(engine, vectors, hot, () => done);
     let missed = 0;
     let total = 0;
-    for (let wave = 0; wave < 20; wave++) {
-      const answers = await Promise.all(hot.flatMap((i) => [0, 1, 2].map(() => engine.query({ vector: vectors[i], k: 1 }).then((a) => ({ i, a })))));
-      for (const { i, a } of answers) {
-        total++;
-        if (a.results[0]?.id !== `r${i}`) missed++;
+    try {
+      for (let wave = 0; wave < 20; wave++) {
+        const answers = await Promise.all(hot.flatMap((i) => [0, 1, 2].map(() => engine.query({ vector: vectors[i], k: 1 }).then((a) => ({ i, a })))));
+        for (const { i, a } of answers) {
+          total++;
+          if (a.results[0]?.id !== `r${i}`) missed++;
+        }
       }
+    } finally {
+      done = true;
     }
-    done = true;
     const rounds = await updating;
     assert.ok(rounds > 20, `the update loop ran (${rounds} rounds)`);
     assert.equal(missed, 0, `${missed} of ${total} k = 1 queries for an updated record's own vector missed it`);
@@ -61,20 +64,23 @@ test('a limit equal to the live count returns every record, in one version each,
     const hot = [10, 11, 12, 13, 14, 15, 16, 17];
     let done = false;
     const updating = updateLoop(engine, vectors, hot, () => done);
-    for (let wave = 0; wave < 10; wave++) {
-      const [all, even] = await Promise.all([
-        engine.query({ vector: vectors[100], k: COUNT }),
-        engine.query({ vector: vectors[100], k: COUNT, filter: 'even = true' }),
-      ]);
-      const ids = all.results.map((r) => r.id);
-      assert.equal(ids.length, COUNT, `wave ${wave}: ${COUNT - ids.length} records missing from an unfiltered full scan`);
-      assert.equal(new Set(ids).size, COUNT, 'no record twice');
-      const evenIds = even.results.map((r) => r.id);
-      assert.equal(evenIds.length, COUNT / 2, `wave ${wave}: ${COUNT / 2 - evenIds.length} records missing from a filtered full scan`);
-      assert.equal(new Set(evenIds).size, COUNT / 2);
-      for (const r of even.results) assert.equal(r.metadata?.even, true, 'the filter held for the version returned');
+    try {
+      for (let wave = 0; wave < 10; wave++) {
+        const [all, even] = await Promise.all([
+          engine.query({ vector: vectors[100], k: COUNT }),
+          engine.query({ vector: vectors[100], k: COUNT, filter: 'even = true' }),
+        ]);
+        const ids = all.results.map((r) => r.id);
+        assert.equal(ids.length, COUNT, `wave ${wave}: ${COUNT - ids.length} records missing from an unfiltered full scan`);
+        assert.equal(new Set(ids).size, COUNT, 'no record twice');
+        const evenIds = even.results.map((r) => r.id);
+        assert.equal(evenIds.length, COUNT / 2, `wave ${wave}: ${COUNT / 2 - evenIds.length} records missing from a filtered full scan`);
+        assert.equal(new Set(evenIds).size, COUNT / 2);
+        for (const r of even.results) assert.equal(r.metadata?.even, true, 'the filter held for the version returned');
+      }
+    } finally {
+      done = true;
     }
-    done = true;
     await updating;
     assert.equal(engine.store.openViewCount, 0);
   } finally {

@@ -51,29 +51,33 @@ describe('a server holding large metadata', () => {
       let settled = false;
       void costly.finally(() => { settled = true; });
       await new Promise((r) => setTimeout(r, 30));
+      // Every probe sent while the query runs counts, including one answered only after it finished.
       while (!settled) {
         const t0 = performance.now();
         const health = await requestJson(`${server.url}/health`);
         assert.equal(health.status, 200);
-        if (!settled) {
-          worst = Math.max(worst, performance.now() - t0);
-          probes++;
-        }
+        worst = Math.max(worst, performance.now() - t0);
+        probes++;
         await new Promise((r) => setTimeout(r, 20));
       }
       const answer = await costly;
-      assert.ok(probes >= 5, `the filter query ran long enough to probe (${probes} probes, ${answer.ms.toFixed(0)} ms)`);
-      assert.equal(answer.status, 400);
-      assert.equal(answer.body.code, 'filter_too_costly');
-      assert.match(answer.body.error, /^filter: /);
-      return worst;
+      assert.ok(worst >= 100 || probes >= 5, `the filter query ran long enough to probe (${probes} probes, ${answer.ms.toFixed(0)} ms)`);
+      return { worst, answer };
     };
     // A stalled front thread makes every probe wait for the whole evaluation (over a second); the bound is checked
     // again, up to three times, only against a machine busy with other work (a scheduler or GC pause on either side).
     const worsts: number[] = [];
-    for (let attempt = 0; attempt < 3 && !(worsts.at(-1)! < 100); attempt++) worsts.push(await measure());
+    let answer: Awaited<ReturnType<typeof measure>>['answer'] | undefined;
+    for (let attempt = 0; attempt < 3 && !(worsts.at(-1)! < 100); attempt++) {
+      const run = await measure();
+      worsts.push(run.worst);
+      answer = run.answer;
+    }
     t.diagnostic(`slowest /health per attempt: ${worsts.map((w) => w.toFixed(1)).join(', ')} ms`);
     assert.ok(worsts.at(-1)! < 100, `/health took ${worsts.map((w) => w.toFixed(1)).join(', ')} ms while the filter ran`);
+    assert.equal(answer!.status, 400);
+    assert.equal(answer!.body.code, 'filter_too_costly');
+    assert.match(answer!.body.error, /^filter: /);
 
     // A filter within the budget answers, and its stats are rounded to microseconds.
     const cheap = await postJson(`${server.url}/v1/query`, { vector: vec(1), limit: 3, filter: `n < 100 AND (${terms(3)} OR n >= 0)` });
