@@ -26,7 +26,7 @@ describe('a server holding large metadata', () => {
 
   before(async () => {
     server = await startServerProcess({
-      args: ['--dimension', String(DIM), '--metric', 'euclidean', '--cache-size', '0', '--max-filter-ms', '1000', '--max-ws-queued-bytes', '1000000'],
+      args: ['--dimension', String(DIM), '--metric', 'euclidean', '--cache-size', '0', '--max-filter-ms', '400', '--max-ws-queued-bytes', '1000000'],
     });
     const tags = Array.from({ length: TAGS }, (_, t) => `tag-${t}-${'x'.repeat(10)}`);
     for (let first = 0; first < RECORDS; first += 400) {
