@@ -115,3 +115,27 @@ test('vectors whose scores overflow float32 are refused under dot and euclidean;
     await Promise.all([dot.close(), euclidean.close(), cosine.close()]);
   }
 });
+
+test('a row whose distance overflows (written before vectors were checked) ranks last and never displaces a good neighbour', async () => {
+  for (const metric of ['dot', 'euclidean'] as const) {
+    const engine = new VecStoreEngine({ metric, dimension: 2, threads: 2, cacheSize: 0 });
+    try {
+      // apply() is the log-replay path: it takes what an older server accepted, without today's checks.
+      engine.apply({ type: 'upsert', records: [
+        { id: 'bad-1', vector: new Float32Array([3e38, -3e38]) },
+        { id: 'good-1', vector: new Float32Array([1, 0]) },
+        { id: 'bad-2', vector: new Float32Array([-3e38, 3e38]) },
+        { id: 'good-2', vector: new Float32Array([0, 1]) },
+      ] });
+      // Within the accepted range; against the bad rows simsimd's float32 sums overflow to ±Infinity (or NaN).
+      const query = new Float32Array(metric === 'dot' ? [1e19, 0] : [1e18, 0]);
+      const answer = await engine.query({ vector: query, k: 2 });
+      assert.deepEqual(answer.results.map((r) => r.id).sort(), ['good-1', 'good-2'], `${metric}: ${JSON.stringify(answer.results)}`);
+      assert.ok(answer.results.every((r) => Number.isFinite(r.score)));
+      const all = await engine.query({ vector: query, k: 4 });
+      assert.deepEqual(all.results.slice(2).map((r) => r.id).sort(), ['bad-1', 'bad-2'], `${metric}: overflowed rows rank last`);
+    } finally {
+      await engine.close();
+    }
+  }
+});
