@@ -76,7 +76,8 @@ const serveCommand = program
   .addOption(new Option('--metrics-auth', 'require an API key for /metrics too').env('VECSTORE_METRICS_AUTH').default(false))
   .addOption(new Option('--no-metrics', 'turn metrics collection off (/metrics answers 404)').env('VECSTORE_NO_METRICS'))
   .addOption(new Option('--bm25-k1 <k1>', 'BM25 term-frequency saturation').env('VECSTORE_BM25_K1').default(1.2).argParser(number))
-  .addOption(new Option('--bm25-b <b>', 'BM25 length normalisation').env('VECSTORE_BM25_B').default(0.75).argParser(number));
+  .addOption(new Option('--bm25-b <b>', 'BM25 length normalisation').env('VECSTORE_BM25_B').default(0.75).argParser(number))
+  .addOption(new Option('--tracing', 'export OpenTelemetry traces over OTLP (also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set)').env('VECSTORE_TRACING').default(false));
 
 for (const [key, flags, description] of limitOptions) {
   const env = 'VECSTORE_' + flags.slice(2).split(' ')[0].replace(/-/g, '_').toUpperCase();
@@ -109,6 +110,7 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     parseThreads: opts.parseThreads as number,
     autoCompactRatio: opts.autoCompactRatio as number,
     limits,
+    tracing: opts.tracing as boolean,
   });
 });
 

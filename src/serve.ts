@@ -12,6 +12,7 @@ import { ScanPool } from './search/scan-pool.js';
 import { Catalog } from './catalog/catalog.js';
 import { readApiKeysFile, type ApiKeyEntry } from './catalog/api-keys.js';
 import { ParsePool } from './ingest/parse-pool.js';
+import { startTracing, tracingConfig } from './telemetry/tracing.js';
 
 /** Everything `vecstore serve` can be told. */
 export interface ServeConfig {
@@ -37,6 +38,8 @@ export interface ServeConfig {
   /** Compact in the background once garbage slots pass this share of used slots (0: off). */
   autoCompactRatio: number;
   limits: Limits;
+  /** `--tracing`: export OpenTelemetry traces even without an OTEL_EXPORTER_OTLP_* endpoint variable. */
+  tracing?: boolean;
 }
 
 /** Runs the server until SIGINT/SIGTERM, then stops gracefully and exits 0. */
@@ -55,6 +58,10 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     }
   }
   const auth = new Authenticator({ apiKeys: config.apiKeys, readOnlyApiKeys: config.readOnlyApiKeys, fileKeys });
+  const tracingSetup = tracingConfig(config.tracing === true);
+  // Loaded only when on: without tracing the OpenTelemetry SDK is never imported.
+  const tracing = tracingSetup ? await startTracing(tracingSetup) : undefined;
+  if (tracingSetup) logger.info({ endpoint: tracingSetup.endpoint, protocol: tracingSetup.protocol, service_name: tracingSetup.serviceName }, 'tracing on');
   let metrics: VecStoreMetrics | undefined;
   // One pool for every collection: segment ids are unique in the process, so its workers need not know collections.
   const pool = new ScanPool({
@@ -117,6 +124,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     metrics,
     parser,
     logger,
+    tracing,
     isReady: () => recovered && pool.ready,
   }).catch(async (err: Error) => {
     // A taken port ends start-up, with the data directory closed and its lock released.
@@ -176,6 +184,8 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     await step('catalog', () => catalog.close());
     await step('parser', () => parser?.close());
     await step('pool', () => pool.close());
+    // Exports the spans still buffered.
+    await step('tracing', () => tracing?.shutdown());
     logger.info({}, 'stopped');
     logger.flush?.();
     process.exit(0);

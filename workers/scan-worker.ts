@@ -1,5 +1,5 @@
 // Piscina entry point: scans shard ranges of the shared segments for a batch of queries and returns local top-k lists.
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { simsimd } from '../src/distance/simsimd-native.js';
 import { headerView, livenessView, sketchView, supersededView, vectorView, type SegmentDescriptor } from '../src/store/segment-layout.js';
@@ -77,6 +77,7 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
   if (faultsEnabled && task.fault === 'throw') throw new Error('injected worker fault');
   if (faultsEnabled && task.fault === 'exit') process.exit(1);
   const started = process.hrtime.bigint();
+  const startedAt = performance.timeOrigin + performance.now();
   const { dim, k, queryCount } = task;
   const mapped: MappedSegment[] = [];
   for (const range of task.ranges) mapped.push(await segmentFor(range.segmentId));
@@ -169,7 +170,18 @@ export async function scan(task: ScanTask): Promise<ScanResult> {
     metrics.scanDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     metricsDirty = true;
   }
-  return { slots: heapSlots, distances: heapDistances, candidates, pruned };
+  return { slots: heapSlots, distances: heapDistances, candidates, pruned, timing: scanTiming(startedAt, rowsScanned, candidates, pruned) };
+}
+
+/** The task's timing for trace spans; every candidate was either pruned or had its distance computed. */
+function scanTiming(startedAt: number, rowsVisited: number, candidates: Int32Array, pruned: Int32Array): ScanResult['timing'] {
+  let considered = 0;
+  let skipped = 0;
+  for (let q = 0; q < candidates.length; q++) {
+    considered += candidates[q];
+    skipped += pruned[q];
+  }
+  return { worker: threadId, startedAt, endedAt: performance.timeOrigin + performance.now(), rowsVisited, rowsPruned: skipped, distances: considered - skipped };
 }
 
 // A max-heap by (distance, slot) stored in parallel typed arrays at offset `base`, so the worst kept row is at the top.

@@ -15,6 +15,7 @@ import { validateBatch, type BatchError, type RecordInput, type ValidatedBatch }
 import { IdOrder } from './id-order.js';
 import { NO_JOURNAL, type Journal, type Mutation } from './mutation.js';
 import { AutoCompactor, type AutoCompactorOptions } from './auto-compactor.js';
+import { activeSpanParent } from '../telemetry/trace-seam.js';
 
 export interface EngineOptions {
   metric: MetricName;
@@ -262,10 +263,25 @@ export class VecStoreEngine {
 
   /** Logs, applies, then waits for durability: log order is apply order, and nothing is acknowledged early. */
   private async commit(mutation: Mutation): Promise<Applied> {
+    // A traced write gets child spans for its log append and for its wait on the (group-commit) fsync.
+    const trace = this.journal === NO_JOURNAL ? undefined : activeSpanParent();
+    const started = trace ? performance.now() : 0;
     const durable = this.journal.write(mutation);
+    trace?.child('vecstore.wal.append', started, performance.now(), { 'vecstore.mutation': mutation.type });
     const result = this.apply(mutation);
     if (mutation.type === 'upsert' || mutation.type === 'delete') this.autoCompactor.afterWrite();
-    await durable;
+    if (!trace) {
+      await durable;
+      return result;
+    }
+    const waiting = performance.now();
+    await durable.then(
+      () => trace.child('vecstore.wal.fsync', waiting, performance.now()),
+      (err: Error) => {
+        trace.child('vecstore.wal.fsync', waiting, performance.now(), undefined, err.message);
+        throw err;
+      },
+    );
     return result;
   }
 

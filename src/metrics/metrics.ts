@@ -1,5 +1,5 @@
 // Every front-thread metric of VecStore, and the merge of the scan workers' deltas through AggregatorRegistry.
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, type OpenMetricsContentType } from 'prom-client';
 import { RequestMetrics } from './request-metrics.js';
 
 /** Request latency buckets, 1 ms to 10 s. */
@@ -15,6 +15,9 @@ export interface CollectionCounts {
   deleted: number;
   dimension: number;
 }
+
+/** A metric as prom-client's `getMetricsAsJSON` lists it. */
+type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
 /** What the gauges read when scraped. */
 export interface GaugeSource {
@@ -96,9 +99,9 @@ export class VecStoreMetrics {
     (cached ? this.cacheHits : this.cacheMisses)?.inc({ type });
   }
 
-  /** Counts one answered request and its latency. */
-  observeRequest(endpoint: string, method: string, seconds: number): void {
-    this.requests.observe(endpoint, method, seconds);
+  /** Counts one answered request and its latency; a sampled request's trace id becomes an exemplar. */
+  observeRequest(endpoint: string, method: string, seconds: number, traceId?: string): void {
+    this.requests.observe(endpoint, method, seconds, traceId);
   }
 
   /** Queues a worker's delta (a few per second per worker); folded into the totals at the next scrape or fold. */
@@ -116,11 +119,28 @@ export class VecStoreMetrics {
     this.workerTotals = (await AggregatorRegistry.aggregate([this.workerTotals, ...deltas]).getMetricsAsJSON()) as object[];
   }
 
-  /** The Prometheus text exposition: this thread's metrics merged with every worker's totals. */
-  async exposition(): Promise<{ body: string; contentType: string }> {
+  /**
+   * The exposition: this thread's metrics merged with every worker's totals, in the Prometheus text format, or in
+   * OpenMetrics (with the request-duration exemplars) when `openMetrics` is asked for.
+   */
+  async exposition(openMetrics = false): Promise<{ body: string; contentType: string }> {
     await this.foldWorkerDeltas();
-    const own = (await this.registry.getMetricsAsJSON()) as object[];
-    const merged = this.workerTotals.length > 0 ? AggregatorRegistry.aggregate([own, this.workerTotals]) : this.registry;
-    return { body: await merged.metrics(), contentType: this.registry.contentType };
+    const own = (await this.registry.getMetricsAsJSON()) as MetricJson[];
+    if (!openMetrics) {
+      const merged = this.workerTotals.length > 0 ? AggregatorRegistry.aggregate([own, this.workerTotals]) : this.registry;
+      return { body: await merged.metrics(), contentType: this.registry.contentType };
+    }
+    // Merging drops exemplars, and only this thread records requests: its request metrics are taken as they are.
+    const merged = this.workerTotals.length > 0 ? ((await AggregatorRegistry.aggregate([own, this.workerTotals]).getMetricsAsJSON()) as MetricJson[]) : own;
+    const ownByName = new Map(own.map((m) => [m.name, m]));
+    // A registry of plain snapshots: prom-client renames counters in place while writing OpenMetrics, which must not
+    // reach the live metrics that the next Prometheus-format scrape reads.
+    const snapshot = new Registry<OpenMetricsContentType>();
+    snapshot.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    for (const metric of merged) {
+      const item = metric.name === 'vecstore_request_duration_seconds' ? (ownByName.get(metric.name) ?? metric) : metric;
+      snapshot.registerMetric({ ...item, get: async () => item, reset: () => undefined } as never);
+    }
+    return { body: await snapshot.metrics(), contentType: snapshot.contentType };
   }
 }

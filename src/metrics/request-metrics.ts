@@ -7,6 +7,15 @@ interface Series {
   sum: number;
   /** Observations per bucket, not cumulative (made cumulative when scraped). */
   perBucket: Float64Array;
+  /** Per bucket, the latest sampled request's trace (OpenMetrics exemplars); made on the first traced request. */
+  exemplars: Array<Exemplar | undefined> | undefined;
+}
+
+/** An OpenMetrics exemplar as prom-client's registry writes it: `# {trace_id="…"} <seconds> <epoch seconds>`. */
+interface Exemplar {
+  labelSet: { trace_id: string };
+  value: number;
+  timestamp: number;
 }
 
 /** One value line as prom-client's registries expect it from a metric's `get()`. */
@@ -14,6 +23,7 @@ interface MetricValue {
   labels: Record<string, string | number>;
   value: number;
   metricName?: string;
+  exemplar?: Exemplar;
 }
 
 /**
@@ -36,12 +46,15 @@ export class RequestMetrics {
     register('vecstore_request_duration_seconds', 'HTTP request latency by route template and method', 'histogram', () => this.histogramValues());
   }
 
-  /** Counts one request of `endpoint` (route template) and `method` that took `seconds`. */
-  observe(endpoint: string, method: string, seconds: number): void {
+  /**
+   * Counts one request of `endpoint` (route template) and `method` that took `seconds`; `traceId` (a sampled request's)
+   * becomes its bucket's exemplar.
+   */
+  observe(endpoint: string, method: string, seconds: number, traceId?: string): void {
     const key = `${method} ${endpoint}`;
     let series = this.series.get(key);
     if (!series) {
-      series = { labels: { endpoint, method }, count: 0, sum: 0, perBucket: new Float64Array(this.bounds.length + 1) };
+      series = { labels: { endpoint, method }, count: 0, sum: 0, perBucket: new Float64Array(this.bounds.length + 1), exemplars: undefined };
       this.series.set(key, series);
     }
     series.count++;
@@ -49,6 +62,10 @@ export class RequestMetrics {
     let i = 0;
     while (i < this.bounds.length && seconds > this.bounds[i]) i++;
     series.perBucket[i]++;
+    if (traceId !== undefined) {
+      series.exemplars ??= new Array<Exemplar | undefined>(this.bounds.length + 1);
+      series.exemplars[i] = { labelSet: { trace_id: traceId }, value: seconds, timestamp: Date.now() / 1000 };
+    }
   }
 
   private counterValues(): MetricValue[] {
@@ -62,9 +79,9 @@ export class RequestMetrics {
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
         cumulative += s.perBucket[i];
-        values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: `${name}_bucket` });
+        values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: `${name}_bucket`, exemplar: s.exemplars?.[i] });
       });
-      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${name}_bucket` });
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${name}_bucket`, exemplar: s.exemplars?.[this.bounds.length] });
       values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${name}_sum` });
       values.push({ labels: { ...s.labels }, value: s.count, metricName: `${name}_count` });
     }

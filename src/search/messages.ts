@@ -84,4 +84,21 @@ export interface ScanResult {
   candidates: Int32Array;
   /** Per query: candidates skipped because their sketch bound ruled them out (no distance computed). */
   pruned: Int32Array;
+  /** How the task went, measured in the worker (trace spans show it per worker). */
+  timing?: ScanTiming;
+}
+
+/** One scan task as its worker saw it. */
+export interface ScanTiming {
+  /** The worker's thread id. */
+  worker: number;
+  /** Epoch milliseconds (`performance.timeOrigin + performance.now()` in the worker), comparable across threads. */
+  startedAt: number;
+  endedAt: number;
+  /** Live rows read. */
+  rowsVisited: number;
+  /** Row × query pairs skipped by the sketch bound. */
+  rowsPruned: number;
+  /** Row × query distances computed. */
+  distances: number;
 }

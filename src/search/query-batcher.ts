@@ -4,6 +4,8 @@ import type { MetricName } from '../distance/metric.js';
 import type { ScanLayout } from '../store/segment-layout.js';
 import type { ScanResult, ScanTask, ShardRange } from './messages.js';
 import type { ScanPool } from './scan-pool.js';
+import { activeSpanParent, type SpanParent } from '../telemetry/trace-seam.js';
+import { recordSearchSpans } from './search-spans.js';
 
 /**
  * One query: a ready-to-scan vector (normalised for cosine), how many results, an optional slot bitmap filter, and the
@@ -31,6 +33,9 @@ interface Pending {
   request: SearchRequest;
   resolve(outcome: SearchOutcome): void;
   reject(err: unknown): void;
+  /** The traced request this query serves (its batch wait, scans and merge become child spans), if sampled. */
+  trace: SpanParent | undefined;
+  queuedAt: number;
 }
 
 export interface QueryBatcherOptions {
@@ -81,7 +86,8 @@ export class QueryBatcher {
   /** Runs one query, batched with whatever else is waiting. */
   search(request: SearchRequest): Promise<SearchOutcome> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ request, resolve, reject });
+      const trace = activeSpanParent();
+      this.pending.push({ request, resolve, reject, trace, queuedAt: trace ? performance.now() : 0 });
       this.scheduleFlush();
     });
   }
@@ -126,6 +132,7 @@ export class QueryBatcher {
       return;
     }
     this.inFlightByLayout.set(layout.version, (this.inFlightByLayout.get(layout.version) ?? 0) + 1);
+    const dispatchedAt = performance.now();
     try {
       const task = this.buildTask(batch, dim);
       // While another store uses the pool: about 4M multiply-adds per task by default (32K rows for one 128-d query;
@@ -146,7 +153,12 @@ export class QueryBatcher {
         for (const p of batch) p.reject(failure);
         return;
       }
-      batch.forEach((p, q) => p.resolve(mergeQuery(results, q, task.k, p.request.k, layout.version)));
+      batch.forEach((p, q) => {
+        const mergeStarted = p.trace ? performance.now() : 0;
+        const outcome = mergeQuery(results, q, task.k, p.request.k, layout.version);
+        if (p.trace) recordSearchSpans(p.trace, { queuedAt: p.queuedAt, dispatchedAt, mergeStarted, batchSize: batch.length, results });
+        p.resolve(outcome);
+      });
     } finally {
       const left = this.inFlightByLayout.get(layout.version)! - 1;
       if (left > 0) this.inFlightByLayout.set(layout.version, left);

@@ -10,9 +10,10 @@ import type { Logger } from '../logger.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { readBody, writeAnswer, type ResponseState } from './http-io.js';
 import { Router, UNKNOWN_ENDPOINT } from './router.js';
-import { buildRoutes, requestCollection, type HttpMethod, type RouteAnswer } from './routes.js';
+import { buildRoutes, requestCollection, type HttpMethod, type Route, type RouteAnswer, type RouteContext } from './routes.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 import { registerQueryStream } from './ws-query-stream.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 export interface ServerOptions {
   host: string;
@@ -28,6 +29,8 @@ export interface ServerOptions {
   /** Parses large and Arrow batch bodies in worker threads (inline without it). */
   parser?: ParsePool;
   logger: Logger;
+  /** OpenTelemetry tracing, when on (undefined costs nothing per request). */
+  tracing?: Tracing;
   isReady(): boolean;
 }
 
@@ -48,7 +51,7 @@ export function uwsIsNative(): boolean {
 
 /** Starts listening; resolves once the port is bound. */
 export function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { catalog, metrics, logger, auth, limits } = options;
+  const { catalog, metrics, logger, auth, limits, tracing } = options;
   const router = new Router(buildRoutes({ catalog, limits, defaultMetric: options.defaultMetric, metrics, parser: options.parser, isReady: options.isReady }));
   const app = uWS.App();
   let inFlight = 0;
@@ -59,7 +62,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     if (inFlight === 0) onIdle?.();
   };
 
-  const stream = registerQueryStream(app, { catalog, limits, metrics, auth, logger });
+  const stream = registerQueryStream(app, { catalog, limits, metrics, auth, logger, tracing });
 
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const started = performance.now();
@@ -69,26 +72,33 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     const endpoint = match.kind === 'found' ? match.route.path : match.kind === 'method_not_allowed' ? match.template : UNKNOWN_ENDPOINT;
     const countedMethod = KNOWN_METHODS.has(method) ? method : 'OTHER';
     const state: ResponseState = { aborted: false, done: false };
+    const span = tracing?.startRequest({
+      transport: 'http', method: countedMethod, route: endpoint, traceparent: req.getHeader('traceparent') || undefined,
+      collection: match.kind === 'found' ? spanCollection(match.route, match.params) : undefined,
+    });
 
-    const answer = (status: number, body: string | Uint8Array, contentType?: string, headers?: Array<[string, string]>, close = false) => {
-      writeAnswer(res, state, status, body, contentType, headers, close);
-      metrics?.observeRequest(endpoint, countedMethod, (performance.now() - started) / 1000);
+    const answer = (status: number, body: string | Uint8Array, contentType?: string, headers: Array<[string, string]> = [], close = false, error?: VecStoreError) => {
+      writeAnswer(res, state, status, body, contentType, span ? [...headers, ['traceresponse', span.traceresponse]] : headers, close);
+      metrics?.observeRequest(endpoint, countedMethod, (performance.now() - started) / 1000, span?.sampledTraceId);
+      span?.end(status, error);
     };
     const respond = (result: RouteAnswer) => {
-      if (result.text) answer(result.status ?? 200, result.text.body, result.text.contentType);
-      else answer(result.status ?? 200, typeof result.json === 'string' ? result.json : JSON.stringify(result.json));
+      if (result.text) answer(result.status ?? 200, result.text.body, result.text.contentType, result.headers);
+      else answer(result.status ?? 200, typeof result.json === 'string' ? result.json : JSON.stringify(result.json), undefined, result.headers);
     };
     const fail = (err: unknown, close = false) => {
       let e: VecStoreError;
       if (err instanceof VecStoreError) e = err;
       else {
-        logger.error({ err, endpoint, method }, 'internal error');
+        const log = () => logger.error({ err, endpoint, method }, 'internal error');
+        if (span) span.run(log);
+        else log();
         e = new VecStoreError('internal', 'internal error; see the server log');
       }
       metrics?.errors.inc({ error_type: errorType(e.code) });
       const headers: Array<[string, string]> = [];
       if (match.kind === 'method_not_allowed') headers.push(['Allow', match.allowed.join(', ')]);
-      answer(e.status, JSON.stringify({ error: e.message, code: e.code, ...e.details }), 'application/json', headers, close);
+      answer(e.status, JSON.stringify({ error: e.message, code: e.code, ...e.details }), 'application/json', headers, close, e);
     };
     /** From here on the answer comes later: uWS requires onAborted first, and the response is never touched after it. */
     const goAsync = () => {
@@ -119,6 +129,9 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       return;
     }
     const { route, params } = match;
+    const headers = readHeaders(req, route.headers);
+    /** Runs the handler inside the request's span, so its child spans and log lines attach to it. */
+    const handle = (ctx: RouteContext) => (span ? span.run(() => route.handler(ctx)) : route.handler(ctx));
     let principal: Principal | undefined;
     try {
       if (stopping) throw new VecStoreError('unavailable', 'server: shutting down');
@@ -138,7 +151,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       // No body to read: answer within this callback when the handler is synchronous (health, stats, gets).
       let result: RouteAnswer | Promise<RouteAnswer>;
       try {
-        result = route.handler({ params, rawQuery, contentType: '', body: EMPTY_BODY, principal });
+        result = handle({ params, rawQuery, contentType: '', body: EMPTY_BODY, principal, headers });
       } catch (err) {
         fail(err);
         return;
@@ -156,7 +169,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     goAsync();
     readBody(res, req, state, limits.maxBodyBytes)
       .then(
-        async (body) => respond(await route.handler({ params, rawQuery, contentType, body, principal })),
+        async (body) => respond(await handle({ params, rawQuery, contentType, body, principal, headers })),
         // A refused body is answered at once and the connection closed, since the rest of the body is still coming.
         (err) => fail(err, true),
       )
@@ -212,5 +225,24 @@ function bodyFramingProblem(req: HttpRequest): string | undefined {
 
 /** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT listen option. */
 const LISTEN_EXCLUSIVE_PORT = 1;
+
+/** The collection a request names, for its span (a malformed name is the handler's error to report, not the span's). */
+function spanCollection(route: Route, params: string[]): string | undefined {
+  try {
+    return requestCollection(route, params);
+  } catch {
+    return undefined;
+  }
+}
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The headers a route reads, taken while uWS still allows it (before any await). */
+function readHeaders(req: HttpRequest, names: readonly string[] | undefined): Record<string, string> {
+  if (names === undefined) return NO_HEADERS;
+  const headers: Record<string, string> = {};
+  for (const name of names) headers[name] = req.getHeader(name);
+  return headers;
+}
 
 const KNOWN_METHODS = new Set<string>(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'] satisfies HttpMethod[]);

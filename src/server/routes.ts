@@ -10,6 +10,7 @@ import type { VecStoreMetrics } from '../metrics/metrics.js';
 import { canSee, type Principal } from './auth.js';
 import { collectionRoutes, decodeParam } from './collection-routes.js';
 import { parseJsonObject } from './http-io.js';
+import { encodeExposition, wantsOpenMetrics } from '../metrics/exposition-encoding.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'HEAD' | 'OPTIONS';
@@ -23,13 +24,17 @@ export interface RouteContext {
   body: Buffer;
   /** The caller's key (undefined when no key is configured). */
   principal?: Principal;
+  /** The request headers the route lists in `headers`, lower-case names ('' when absent). */
+  headers: Record<string, string>;
 }
 
 /** A handler's answer: JSON (object or pre-serialised string) or raw text. */
 export interface RouteAnswer {
   status?: number;
   json?: unknown;
-  text?: { body: string; contentType: string };
+  text?: { body: string | Buffer; contentType: string };
+  /** Extra response headers. */
+  headers?: Array<[string, string]>;
 }
 
 export interface Route {
@@ -40,6 +45,8 @@ export interface Route {
   access: Access | 'open';
   /** The collection the request acts on, for key scopes: the first path parameter, or `default`. */
   collection?: 'param' | 'default';
+  /** Request headers the handler reads (uWS allows reading them only before the first await, so they are read up front). */
+  headers?: readonly string[];
   handler(ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
 }
 
@@ -64,11 +71,12 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
       handler: () => (deps.isReady() ? { json: { status: 'ready' } } : { status: 503, json: { status: 'not_ready' } }),
     },
     {
-      method: 'GET', path: '/metrics', access: 'read',
-      handler: async () => {
+      method: 'GET', path: '/metrics', access: 'read', headers: ['accept', 'accept-encoding'],
+      handler: async (ctx) => {
         if (!metrics) throw new VecStoreError('not_found', 'metrics: disabled by --no-metrics');
-        const { body, contentType } = await metrics.exposition();
-        return { text: { body, contentType } };
+        const { body, contentType } = await metrics.exposition(wantsOpenMetrics(ctx.headers.accept));
+        const encoded = await encodeExposition(body, ctx.headers['accept-encoding']);
+        return { text: { body: encoded.body, contentType }, headers: encoded.headers };
       },
     },
     {

@@ -11,6 +11,8 @@ import { isPlainObject } from '../engine/record-validation.js';
 import { parseHybridQuery, parseVectorQuery } from './query-request.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { statusLine } from './http-io.js';
+import type { RequestSpan, Tracing } from '../telemetry/tracing.js';
+import { DEFAULT_COLLECTION } from '../catalog/collection-settings.js';
 
 /** The reason uWS gives its close handler when it drops a socket for a message over maxPayloadLength. */
 const TOO_BIG_REASON = 'Received too big message';
@@ -55,11 +57,12 @@ export interface QueryStreamOptions {
   metrics: VecStoreMetrics | undefined;
   auth: Authenticator;
   logger: Logger;
+  tracing?: Tracing;
 }
 
 /** Registers the WebSocket route; returns a function that closes every open socket with 1001 (going away). */
 export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptions): { closeAll(): void; open(): number } {
-  const { catalog, limits, metrics, auth, logger } = options;
+  const { catalog, limits, metrics, auth, logger, tracing } = options;
   const sockets = new Set<WebSocket<SocketState>>();
 
   const flush = (ws: WebSocket<SocketState>): void => {
@@ -99,23 +102,35 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     flush(ws);
   };
 
-  const sendError = (ws: WebSocket<SocketState>, err: VecStoreError, requestId: unknown, sent?: () => void): void => {
+  const sendError = (ws: WebSocket<SocketState>, err: VecStoreError, requestId: unknown, sent?: () => void, span?: RequestSpan): void => {
     metrics?.errors.inc({ error_type: errorType(err.code) });
-    const message = JSON.stringify({ error: err.message, code: err.code, ...withRequestId(requestId) });
+    span?.end(err.status, err);
+    const traced = span ? { traceresponse: span.traceresponse } : {};
+    const message = JSON.stringify({ error: err.message, code: err.code, ...withRequestId(requestId), ...traced });
     enqueue(ws, { hits: [], next: 0, requestId: {}, final: () => message, sent, bytes: message.length * 2 });
   };
 
   const runQuery = async (ws: WebSocket<SocketState>, body: Record<string, unknown>, vector: Float32Array | undefined): Promise<void> => {
+    // A query message may carry the caller's W3C traceparent; the span covers the query up to its last message.
+    const span = tracing?.startRequest({
+      transport: 'websocket', method: 'QUERY', route: '/ws/query-stream', traceparent: typeof body.traceparent === 'string' ? body.traceparent : undefined,
+      collection: body.collection === undefined ? DEFAULT_COLLECTION : typeof body.collection === 'string' ? body.collection : undefined,
+    });
+    if (span) return span.run(() => answerQuery(ws, body, vector, span));
+    return answerQuery(ws, body, vector, undefined);
+  };
+
+  const answerQuery = async (ws: WebSocket<SocketState>, body: Record<string, unknown>, vector: Float32Array | undefined, span: RequestSpan | undefined): Promise<void> => {
     const state = ws.getUserData();
     const requestId = body.request_id;
     const ridChars = requestId === undefined ? 0 : JSON.stringify(requestId).length;
     if (ridChars > MAX_REQUEST_ID_CHARS) {
       // Not echoed: it is the part that is too long.
-      sendError(ws, new VecStoreError('request_id_too_long', `request_id: ${ridChars} characters of JSON is over the limit of ${MAX_REQUEST_ID_CHARS}`), undefined);
+      sendError(ws, new VecStoreError('request_id_too_long', `request_id: ${ridChars} characters of JSON is over the limit of ${MAX_REQUEST_ID_CHARS}`), undefined, undefined, span);
       return;
     }
     if (state.inFlight >= limits.maxWsInFlight) {
-      sendError(ws, new VecStoreError('too_many_in_flight', `request_id ${JSON.stringify(requestId ?? null)}: ${limits.maxWsInFlight} queries are already in flight on this socket`), requestId);
+      sendError(ws, new VecStoreError('too_many_in_flight', `request_id ${JSON.stringify(requestId ?? null)}: ${limits.maxWsInFlight} queries are already in flight on this socket`), requestId, undefined, span);
       return;
     }
     state.inFlight++;
@@ -130,19 +145,24 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       metrics?.observeQuery(type, answer.results.length, answer.cached);
       const rid = withRequestId(requestId);
       const { stats, results } = answer;
+      span?.end(200);
+      const traced = span ? { traceresponse: span.traceresponse } : {};
       enqueue(ws, {
         hits: results,
         next: 0,
         requestId: rid,
-        final: () => JSON.stringify({ complete: true, ...rid, stats: { duration_ms: stats.duration_ms, total_results: results.length, total_candidates: stats.total_candidates, filtered_count: stats.filtered_count, pruned_fraction: stats.pruned_fraction } }),
+        final: () => JSON.stringify({ complete: true, ...rid, ...traced, stats: { duration_ms: stats.duration_ms, total_results: results.length, total_candidates: stats.total_candidates, filtered_count: stats.filtered_count, pruned_fraction: stats.pruned_fraction } }),
         sent: release,
         bytes: answerBytes(results, ridChars),
       });
     } catch (err) {
       const known = err instanceof VecStoreError ? err : new VecStoreError('internal', 'internal error');
       if (!(err instanceof VecStoreError)) logger.error({ err }, 'websocket query failed');
-      if (state.closed) return release();
-      sendError(ws, known, requestId, release);
+      if (state.closed) {
+        span?.end(known.status, known);
+        return release();
+      }
+      sendError(ws, known, requestId, release, span);
     }
   };
 
