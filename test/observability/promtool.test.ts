@@ -106,29 +106,67 @@ describe('measurementOf', () => {
 });
 
 describe('alertmanager.yml', () => {
-  it('is accepted by amtool as shipped', (t) => {
+  const CONFIG = 'observability/alertmanager.yml';
+
+  it('is accepted by amtool as shipped, with a Slack, a PagerDuty and an email receiver', (t) => {
     const amtool = requireTool(t, 'amtool', 'prometheus-alertmanager');
     if (!amtool) return;
-    assertRuns(amtool, ['check-config', 'observability/alertmanager.yml']);
+    const r = assertRuns(amtool, ['check-config', CONFIG]);
+    assert.match(r.stdout, /3 receivers/);
+    const config = readYaml<{ receivers: Array<Record<string, unknown>> }>(CONFIG);
+    const kinds = config.receivers.flatMap((rc) => Object.keys(rc).filter((k) => k.endsWith('_configs')));
+    assert.deepEqual(kinds.sort(), ['email_configs', 'pagerduty_configs', 'slack_configs']);
   });
 
-  it('is accepted by amtool with every commented receiver example enabled', (t) => {
+  // amtool prints the receiver a set of labels is routed to.
+  for (const [labels, receiver] of [
+    [['severity=critical', 'alertname=VecStoreDown', 'job=vecstore'], 'pagerduty'],
+    [['severity=warning', 'alertname=HighLatency', 'job=vecstore'], 'slack'],
+    [['severity=info', 'alertname=SomethingToKnow', 'job=vecstore'], 'email'],
+    [['alertname=NoSeverity', 'job=vecstore'], 'slack'],
+  ] as const) {
+    it(`routes ${labels.join(' ')} to ${receiver}`, (t) => {
+      const amtool = requireTool(t, 'amtool', 'prometheus-alertmanager');
+      if (!amtool) return;
+      const r = assertRuns(amtool, ['config', 'routes', 'test', `--config.file=${CONFIG}`, `--verify.receivers=${receiver}`, ...labels]);
+      assert.equal(r.stdout.trim(), receiver);
+    });
+  }
+
+  it('routes every severity that alerts.yml uses to a receiver of its own', (t) => {
     const amtool = requireTool(t, 'amtool', 'prometheus-alertmanager');
     if (!amtool) return;
-    const uncommented = readFileSync(repoPath('observability/alertmanager.yml'), 'utf8')
-      .replace(/^ {2}# (smtp_)/gm, '  $1')
-      .replace(/^ {2}# - name/gm, '  - name')
-      .replace(/^ {2}# {3}/gm, '    ');
-    const receivers = readYaml<{ receivers: { name: string }[] }>('observability/alertmanager.yml').receivers.length;
-    const dir = mkdtempSync(join(tmpdir(), 'vecstore-am-'));
-    try {
-      const file = join(dir, 'alertmanager.yml');
-      writeFileSync(file, uncommented);
-      const r = assertRuns(amtool, ['check-config', file]);
-      const found = /(\d+) receivers/.exec(r.stdout);
-      assert.ok(found && Number(found[1]) >= receivers + 3, `expected the Slack, PagerDuty and email examples to parse:\n${r.stdout}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const expected: Record<string, string> = { critical: 'pagerduty', warning: 'slack', info: 'email' };
+    for (const alert of rulesOf('observability/alerts.yml').filter((r) => r.alert)) {
+      const severity = alert.labels!.severity!;
+      const r = assertRuns(amtool, ['config', 'routes', 'test', `--config.file=${CONFIG}`, `severity=${severity}`, `alertname=${alert.alert}`, 'job=vecstore']);
+      assert.equal(r.stdout.trim(), expected[severity], `${alert.alert} (${severity})`);
     }
+  });
+
+  it('reads every secret from a file, never inline', () => {
+    const text = readFileSync(repoPath(CONFIG), 'utf8');
+    const config = readYaml<Record<string, any>>(CONFIG);
+    assert.equal(config.global.smtp_auth_password, undefined);
+    assert.match(config.global.smtp_auth_password_file, /^\/etc\/alertmanager\/secrets\//);
+    assert.match(config.global.slack_api_url_file, /^\/etc\/alertmanager\/secrets\//);
+    for (const receiver of config.receivers) {
+      for (const pd of receiver.pagerduty_configs ?? []) {
+        assert.equal(pd.routing_key, undefined);
+        assert.equal(pd.service_key, undefined);
+        assert.match(pd.routing_key_file, /^\/etc\/alertmanager\/secrets\//);
+      }
+      for (const slack of receiver.slack_configs ?? []) assert.equal(slack.api_url, undefined);
+      for (const email of receiver.email_configs ?? []) assert.equal(email.auth_password, undefined);
+    }
+    assert.doesNotMatch(text, /hooks\.slack\.com\/services\/\w/, 'no webhook URL in the file');
+  });
+
+  it('groups by alert, job and severity, and lets VecStoreDown inhibit the alerts it causes', () => {
+    const config = readYaml<Record<string, any>>(CONFIG);
+    assert.deepEqual(config.route.group_by, ['alertname', 'job', 'severity']);
+    const down = config.inhibit_rules.find((r: any) => r.source_matchers.some((m: string) => m.includes('VecStoreDown')));
+    assert.ok(down, 'an inhibit rule whose source is VecStoreDown');
+    assert.ok(down.equal.includes('job'));
   });
 });
