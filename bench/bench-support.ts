@@ -59,6 +59,8 @@ export function startVecStore(extraArgs: string[], env: Record<string, string> =
 }
 
 export interface WrkResult {
+  /** Requests completed in the run. */
+  requests: number;
   requestsPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -70,12 +72,13 @@ export function haveWrk(): boolean {
   return !spawnSync('wrk', ['--version']).error;
 }
 
-/** Runs wrk with `--latency`; `body` makes it a POST of that JSON body. */
-export function runWrk(url: string, options: { seconds: number; connections: number; threads?: number; body?: string }): WrkResult {
+/** Runs wrk with `--latency`; `body` makes it a POST of that JSON body, `script` runs a wrk Lua script instead. */
+export function runWrk(url: string, options: { seconds: number; connections: number; threads?: number; body?: string; script?: string }): WrkResult {
   const args = ['-t', String(options.threads ?? 1), '-c', String(options.connections), '-d', `${options.seconds}s`, '--latency'];
-  if (options.body !== undefined) {
-    const script = path.join(mkdtempSync(path.join(os.tmpdir(), 'wrk-')), 'post.lua');
-    writeFileSync(script, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(options.body)}\n`);
+  const lua = options.script ?? (options.body !== undefined ? `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(options.body)}\n` : undefined);
+  if (lua !== undefined) {
+    const script = path.join(mkdtempSync(path.join(os.tmpdir(), 'wrk-')), 'script.lua');
+    writeFileSync(script, lua);
     args.push('-s', script);
   }
   const out = spawnSync('wrk', [...args, url], { encoding: 'utf8' }).stdout;
@@ -84,7 +87,8 @@ export function runWrk(url: string, options: { seconds: number; connections: num
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { requestsPerSec: rps, p50Ms: p('50'), p99Ms: p('99'), errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  return { requests, requestsPerSec: rps, p50Ms: p('50'), p99Ms: p('99'), errors };
 }
 
 function toMs(text: string): number {

@@ -139,7 +139,9 @@ export class VecStoreMetrics {
     snapshot.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     for (const metric of merged) {
       const item = metric.name === 'vecstore_request_duration_seconds' ? (ownByName.get(metric.name) ?? metric) : metric;
-      snapshot.registerMetric({ ...item, get: async () => item, reset: () => undefined } as never);
+      // The name is read back at write time: for counters the registry strips `_total` from it first.
+      const plain = { ...item, get: async () => ({ ...item, name: plain.name }), reset: () => undefined };
+      snapshot.registerMetric(plain as never);
     }
     return { body: await snapshot.metrics(), contentType: snapshot.contentType };
   }

@@ -180,6 +180,10 @@ test('scraped as OpenMetrics, the request-duration histogram carries trace_id ex
   assert.match(om.headers.get('content-type') ?? '', /application\/openmetrics-text/);
   const text = await om.text();
   assert.match(text, /# EOF\n$/);
+  // OpenMetrics names a counter family without `_total` and its samples with it, exactly once.
+  assert.match(text, /^# TYPE vecstore_queries counter$/m);
+  assert.match(text, /^vecstore_queries_total\{type="vector"\} \d+$/m);
+  assert.doesNotMatch(text, /_total_total/);
   const exemplar = text.split('\n').find((l) => l.startsWith('vecstore_request_duration_seconds_bucket{') && l.includes('endpoint="/v1/query"') && l.includes(`trace_id="${c.traceId}"`));
   assert.ok(exemplar, 'the last sampled /v1/query request is an exemplar');
   assert.match(exemplar, /^vecstore_request_duration_seconds_bucket\{[^}]*\} \d+ # \{trace_id="[0-9a-f]{32}"\} [0-9.e-]+ \d+(\.\d+)?$/);
