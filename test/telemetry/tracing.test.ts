@@ -91,7 +91,7 @@ test('a write gets log-append and group-commit fsync spans', async () => {
   const c = caller();
   const res = await fetch(`${server.url}/v1/upsert`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: c.traceparent }, body: JSON.stringify({ id: 'w1', vector: vec(1) }) });
   assert.equal(res.status, 200);
-  const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === c.traceId && s.name === 'vecstore.wal.fsync'));
+  const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === c.traceId && s.name === 'vecstore.wal.fsync') && all.some((s) => s.traceId === c.traceId && s.name === 'POST /v1/upsert'));
   const root = spans.find((s) => s.traceId === c.traceId && s.name === 'POST /v1/upsert')!;
   assert.ok(root);
   const children = childrenOf(spans, root);
@@ -151,7 +151,7 @@ test('a WebSocket query continues the traceparent of its message and answers wit
   const done = await complete;
   ws.close();
   assert.match(String(done.traceresponse), new RegExp(`^00-${c.traceId}-[0-9a-f]{16}-01$`));
-  const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === c.traceId && s.name === 'vecstore.merge'));
+  const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === c.traceId && s.name === 'vecstore.merge') && all.some((s) => s.traceId === c.traceId && s.parentSpanId === c.spanId));
   const root = spans.find((s) => s.traceId === c.traceId && s.parentSpanId === c.spanId)!;
   assert.equal(root.name, 'WS /ws/query-stream');
   assert.equal(root.attributes['http.route'], '/ws/query-stream');
