@@ -254,6 +254,12 @@ async function touchEveryRoute(base: string): Promise<void> {
   await get('/ready');
   await get('/no-such-route');
   await get('/health', 'DELETE');
+  await fetch(`${base}/v1/collections/touched`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dimension: DIM }) }).then((r) => r.arrayBuffer());
+  await get('/v1/collections');
+  await get('/v1/collections/touched');
+  await post('/v1/collections/touched/upsert', { id: 'touch', vector });
+  await post('/v1/collections/touched/query', { vector, limit: 1 });
+  await get('/v1/collections/touched', 'DELETE');
 }
 
 /** Loads the dataset through /v1/batch-upsert in batches of 1000. */

@@ -57,9 +57,17 @@ test('after a workload on every route, a Prometheus scrape is at most 10 KB on t
   await fetch(`${u}/ready`);
   await fetch(`${u}/nope`);
   await fetch(`${u}/health`, { method: 'DELETE' });
+  // The same data routes under a named collection, and the collection routes themselves.
+  await fetch(`${u}/v1/collections/named`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dimension: 4 }) });
+  await fetch(`${u}/v1/collections`);
+  await fetch(`${u}/v1/collections/named`);
+  await postJson(`${u}/v1/collections/named/upsert`, { id: 'n', vector: [1, 2, 3, 4] });
+  await postJson(`${u}/v1/collections/named/query`, { vector: [1, 2, 3, 4], limit: 1 });
+  await fetch(`${u}/v1/collections/named`, { method: 'DELETE' });
   // What Prometheus sends by default.
   const scrape = await rawGet(`${u}/metrics`, { 'accept-encoding': 'gzip', accept: 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1' });
   const text = gunzipSync(scrape.body).toString('utf8');
-  assert.match(text, /vecstore_request_duration_seconds_bucket\{[^}]*endpoint="\/v1\/snapshots\/:name\/restore"/);
+  assert.match(text, /vecstore_request_duration_seconds_bucket\{[^}]*endpoint="\/v1\/snapshots\/:snapshot\/restore"/);
+  assert.match(text, /vecstore_request_duration_seconds_bucket\{[^}]*endpoint="\/v1\/collections\/:name\/query"/);
   assert.ok(scrape.body.length <= 10 * 1024, `${scrape.body.length} bytes on the wire (${text.length} uncompressed)`);
 });

@@ -87,6 +87,19 @@ test('a query continues the caller\'s trace: server span, batch wait, one scan p
   assert.ok(wait.endNs <= merge.startNs, 'the batch wait ends before the merge starts');
 });
 
+test('a query on a named collection names it in vecstore.collection, under the route template', async () => {
+  const created = await fetch(`${server.url}/v1/collections/docs`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dimension: DIM }) });
+  assert.equal(created.status, 201);
+  assert.equal((await postJson(`${server.url}/v1/collections/docs/upsert`, { id: 'd1', vector: vec(1) })).status, 200);
+  const c = caller();
+  assert.equal((await postJson(`${server.url}/v1/collections/docs/query`, { vector: vec(1), limit: 1 }, { traceparent: c.traceparent })).status, 200);
+  const spans = await receiver.waitFor((all) => all.some((s) => s.traceId === c.traceId && s.parentSpanId === c.spanId));
+  const root = spans.find((s) => s.traceId === c.traceId && s.parentSpanId === c.spanId)!;
+  assert.equal(root.name, 'POST /v1/collections/:name/query');
+  assert.equal(root.attributes['http.route'], '/v1/collections/:name/query');
+  assert.equal(root.attributes['vecstore.collection'], 'docs');
+});
+
 test('a write gets log-append and group-commit fsync spans', async () => {
   const c = caller();
   const res = await fetch(`${server.url}/v1/upsert`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: c.traceparent }, body: JSON.stringify({ id: 'w1', vector: vec(1) }) });
