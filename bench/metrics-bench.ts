@@ -8,15 +8,18 @@ import { rowOf, syntheticDataset } from './datasets.js';
 
 /** Options of {@link runMetricsBenchmark}. */
 export interface MetricsBenchOptions {
-  /** Rounds: each runs every configuration once per workload, in a fresh random order. */
+  /** Blocks: each starts a fresh server per configuration, so no one process's luck (memory layout, JIT) decides. */
+  blocks: number;
+  /** Rounds per block: each runs every configuration once per workload, in a fresh random order. */
   rounds: number;
-  /** Seconds of load per run. A run costs about (5 configurations × 2 workloads × rounds × seconds) + ~40 s of setup. */
+  /** Seconds of load per run. The benchmark takes about blocks × (5 × 2 × rounds × seconds + ~25 s of setup). */
   seconds: number;
+  /** Concurrent connections (1: every query scanned alone, so batching luck does not move the CPU per request). */
+  connections: number;
 }
 
 const VECTORS = 20_000;
 const DIM = 128;
-const CONNECTIONS = 8;
 /** In the mixed workload, one request in this many is an upsert (the rest are queries). */
 const WRITE_EVERY = 5;
 
@@ -48,14 +51,17 @@ interface Interval {
  * A/A pair that shows the method's own noise), and metrics with tracing at 1 % and 100 % sampling (exporting OTLP to a
  * sink process) — and, for a query workload and a mixed read/write workload, runs every server for `seconds` per round
  * in random order. Each round yields one paired difference per comparison (the CPU per request of both servers,
- * measured within seconds of each other), so slow drift from the rest of the machine falls on both sides; the table
- * gives the mean difference with its 95 % confidence interval over the rounds.
+ * measured within seconds of each other), so slow drift from the rest of the machine falls on both sides. Servers are
+ * started afresh for every block, and the confidence interval is taken over the block means: a difference between two
+ * processes that has nothing to do with their configuration (seen in an A/A pair within one block) counts as noise.
  */
 export async function runMetricsBenchmark(options: MetricsBenchOptions): Promise<void> {
   if (!haveWrk()) throw new Error('wrk is not installed (Debian: apt-get install wrk)');
   if (process.platform !== 'linux') throw new Error('the metrics benchmark reads /proc and runs on Linux only');
-  const rounds = Math.max(3, options.rounds);
+  const blocks = Math.max(2, options.blocks);
+  const rounds = Math.max(1, options.rounds);
   const seconds = Math.max(1, options.seconds);
+  const connections = Math.max(1, options.connections);
   const cores = os.cpus().length;
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`# vecstore bench metrics — ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), load average before: ${loadBefore}\n`);
@@ -81,34 +87,43 @@ export async function runMetricsBenchmark(options: MetricsBenchOptions): Promise
     { name: 'tracing-100%', args: ['--tracing'], env: tracing('1') },
   ];
   const servers = new Map<string, ChildServer>();
+  /** Per workload and configuration, per block, the samples of its rounds. */
+  const samples = new Map<string, Sample[][]>();
+  const rss = new Map<string, number[]>();
+  let wire: WireSizes | undefined;
   try {
-    for (const c of configs) {
-      const server = await startVecStore([...baseArgs, ...c.args], c.env);
-      servers.set(c.name, server);
-      await ingest(server.url, data);
-    }
-    // Warm every server the same way (JIT, worker views, connections) before anything is counted.
-    for (const w of ['query', 'mixed'] as const) for (const c of configs) runWrk(`${servers.get(c.name)!.url}/`, { seconds: 1, connections: CONNECTIONS, script: scripts[w] });
-
-    const samples = new Map<string, Sample[]>();
-    for (let round = 0; round < rounds; round++) {
-      for (const w of ['query', 'mixed'] as const) {
-        for (const c of shuffled(configs)) {
-          const server = servers.get(c.name)!;
-          const before = cpuNs(server.proc.pid!);
-          const wrk = runWrk(`${server.url}/`, { seconds, connections: CONNECTIONS, script: scripts[w] });
-          const cpu = cpuNs(server.proc.pid!) - before;
-          const key = `${w}/${c.name}`;
-          samples.set(key, [...(samples.get(key) ?? []), { cpuUs: cpu / 1000 / wrk.requests, wrk }]);
+    for (let block = 0; block < blocks; block++) {
+      for (const c of shuffled(configs)) {
+        const server = await startVecStore([...baseArgs, ...c.args], c.env);
+        servers.set(c.name, server);
+        await ingest(server.url, data);
+      }
+      // Warm every server the same way (JIT, worker views, connections) before anything is counted.
+      for (const w of ['query', 'mixed'] as const) for (const c of configs) runWrk(`${servers.get(c.name)!.url}/`, { seconds: 1, connections, script: scripts[w] });
+      for (let round = 0; round < rounds; round++) {
+        for (const w of ['query', 'mixed'] as const) {
+          for (const c of shuffled(configs)) {
+            const server = servers.get(c.name)!;
+            const before = cpuNs(server.proc.pid!);
+            const wrk = runWrk(`${server.url}/`, { seconds, connections, script: scripts[w] });
+            const cpu = cpuNs(server.proc.pid!) - before;
+            const key = `${w}/${c.name}`;
+            if (!samples.has(key)) samples.set(key, []);
+            const perBlock = samples.get(key)!;
+            (perBlock[block] ??= []).push({ cpuUs: cpu / 1000 / wrk.requests, wrk });
+          }
         }
       }
-      process.stderr.write(`round ${round + 1}/${rounds} done\n`);
+      for (const c of configs) rss.set(c.name, [...(rss.get(c.name) ?? []), await settledRss(servers.get(c.name)!.proc.pid!)]);
+      if (block === blocks - 1) {
+        await touchEveryRoute(servers.get('metrics')!.url);
+        wire = await scrapeSizes(servers.get('metrics')!.url);
+      }
+      for (const server of servers.values()) await stopAndClean(server);
+      servers.clear();
+      process.stderr.write(`block ${block + 1}/${blocks} done\n`);
     }
-    const rss = new Map<string, number>();
-    for (const c of configs) rss.set(c.name, await settledRss(servers.get(c.name)!.proc.pid!));
-    await touchEveryRoute(servers.get('metrics')!.url);
-    const wire = await scrapeSizes(servers.get('metrics')!.url);
-    report({ cores, rounds, seconds, samples, rss, wire });
+    report({ cores, blocks, rounds, seconds, connections, samples, rss, wire: wire! });
   } finally {
     for (const server of servers.values()) await stopAndClean(server);
     await sink.stop();
@@ -164,13 +179,17 @@ export function meanInterval(values: number[]): Interval {
   return { mean, low: mean - half, high: mean + half, n };
 }
 
-function report(r: { cores: number; rounds: number; seconds: number; samples: Map<string, Sample[]>; rss: Map<string, number>; wire: WireSizes }): void {
+function report(r: { cores: number; blocks: number; rounds: number; seconds: number; connections: number; samples: Map<string, Sample[][]>; rss: Map<string, number[]>; wire: WireSizes }): void {
   const get = (w: Workload, name: string) => r.samples.get(`${w}/${name}`)!;
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  /** Per block, the mean over its rounds of a paired difference between configurations `a` and `b`. */
+  const blockMeans = (w: Workload, a: string, b: string, diff: (x: Sample, y: Sample) => number) =>
+    get(w, a).map((roundsA, block) => avg(roundsA.map((x, i) => diff(x, get(w, b)[block][i]))));
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
   const ms = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)} ms`;
   const comparisons: Array<[string, string, string]> = [
     ['metrics on vs --no-metrics', 'metrics', 'off'],
-    ['tracing off vs metrics only (A/A: the same build, a second server)', 'tracing-off', 'metrics'],
+    ['tracing off vs metrics only (A/A: the same build, another server)', 'tracing-off', 'metrics'],
     ['tracing 1 % sampled vs tracing off', 'tracing-1%', 'metrics'],
     ['tracing 100 % sampled vs tracing off', 'tracing-100%', 'metrics'],
   ];
@@ -178,31 +197,31 @@ function report(r: { cores: number; rounds: number; seconds: number; samples: Ma
   console.log('|---|---|---|---|---|');
   for (const w of ['query', 'mixed'] as const) {
     for (const [label, a, b] of comparisons) {
-      const sa = get(w, a);
-      const sb = get(w, b);
-      const cpu = meanInterval(sa.map((s, i) => s.cpuUs / sb[i].cpuUs - 1));
-      const p50 = meanInterval(sa.map((s, i) => s.wrk.p50Ms - sb[i].wrk.p50Ms));
-      const p99 = meanInterval(sa.map((s, i) => s.wrk.p99Ms - sb[i].wrk.p99Ms));
+      const cpu = meanInterval(blockMeans(w, a, b, (x, y) => x.cpuUs / y.cpuUs - 1));
+      const p50 = meanInterval(blockMeans(w, a, b, (x, y) => x.wrk.p50Ms - y.wrk.p50Ms));
+      const p99 = meanInterval(blockMeans(w, a, b, (x, y) => x.wrk.p99Ms - y.wrk.p99Ms));
       console.log(`| ${w === 'query' ? 'queries' : `mixed (1 in ${WRITE_EVERY} an upsert)`} | ${label} | ${pct(cpu.mean)} [${pct(cpu.low)}, ${pct(cpu.high)}] | ${ms(p50.mean)} [${ms(p50.low)}, ${ms(p50.high)}] | ${ms(p99.mean)} [${ms(p99.low)}, ${ms(p99.high)}] |`);
     }
   }
   const mb = (b: number) => `${b >= 0 ? '+' : ''}${(b / 1048576).toFixed(1)} MB`;
-  const rss = (name: string) => r.rss.get(name)!;
-  console.log(`\nMemory (RSS after the same workload): metrics on vs off ${mb(rss('metrics') - rss('off'))}; A/A ${mb(rss('tracing-off') - rss('metrics'))}; tracing 1 % ${mb(rss('tracing-1%') - rss('metrics'))}, 100 % ${mb(rss('tracing-100%') - rss('metrics'))} vs tracing off.`);
+  const rssDiff = (a: string, b: string) => {
+    const d = meanInterval(r.rss.get(a)!.map((x, i) => x - r.rss.get(b)![i]));
+    return `${mb(d.mean)} [${mb(d.low)}, ${mb(d.high)}]`;
+  };
+  console.log(`\nMemory (RSS after the same workload, mean over blocks with 95 % CI): metrics on vs off ${rssDiff('metrics', 'off')}; A/A ${rssDiff('tracing-off', 'metrics')}; tracing 1 % ${rssDiff('tracing-1%', 'metrics')}, 100 % ${rssDiff('tracing-100%', 'metrics')} vs tracing off.`);
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
   const wire = r.wire;
   console.log(`\nA scrape after a workload on every route: as Prometheus asks (OpenMetrics, gzip) ${kb(wire.openMetricsGzip)} on the wire, ${kb(wire.openMetrics)} uncompressed; Prometheus text format ${kb(wire.textGzip)} gzip, ${kb(wire.text)} uncompressed; ${wire.samples} samples.`);
-  console.log(`\nPer configuration (mean over rounds): CPU µs per request, requests/s, p50 / p99 ms:\n`);
+  console.log(`\nPer configuration (mean over all runs): CPU µs per request, requests/s, p50 / p99 ms:\n`);
   console.log('| workload | configuration | CPU µs / request | requests/s | p50 ms | p99 ms |');
   console.log('|---|---|---|---|---|---|');
-  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const w of ['query', 'mixed'] as const) {
     for (const name of ['off', 'metrics', 'tracing-off', 'tracing-1%', 'tracing-100%']) {
-      const s = get(w, name);
+      const s = get(w, name).flat();
       console.log(`| ${w} | ${name} | ${avg(s.map((x) => x.cpuUs)).toFixed(1)} | ${avg(s.map((x) => x.wrk.requestsPerSec)).toFixed(0)} | ${avg(s.map((x) => x.wrk.p50Ms)).toFixed(3)} | ${avg(s.map((x) => x.wrk.p99Ms)).toFixed(3)} |`);
     }
   }
-  console.log(`\n${r.cores} cores; ${r.rounds} rounds × ${r.seconds} s per run, c=${CONNECTIONS}, ${VECTORS / 1000}k × ${DIM} vectors, --fsync off, cache off; load average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`);
+  console.log(`\n${r.cores} cores; ${r.blocks} blocks (fresh servers each) × ${r.rounds} rounds × ${r.seconds} s per run, c=${r.connections}, ${VECTORS / 1000}k × ${DIM} vectors, --fsync off, cache off; load average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`);
 }
 
 interface WireSizes {

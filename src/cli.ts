@@ -211,9 +211,11 @@ bench
 bench
   .command('metrics')
   .description('the cost of metrics and of tracing (off, 1 %, 100 % sampled): CPU per request and latency as mean differences with 95 % confidence intervals over interleaved rounds, memory, scrape bytes on the wire')
-  .option('--rounds <n>', 'rounds (each runs every configuration once per workload)', integer(3), 10)
+  .option('--blocks <n>', 'blocks, each with freshly started servers', integer(2), 5)
+  .option('--rounds <n>', 'rounds per block (each runs every configuration once per workload)', integer(1), 4)
   .option('--seconds <s>', 'seconds per run', integer(1), 1)
-  .action(async (opts: { rounds: number; seconds: number }) => {
+  .option('--connections <n>', 'concurrent connections', integer(1), 1)
+  .action(async (opts: { blocks: number; rounds: number; seconds: number; connections: number }) => {
     const { runMetricsBenchmark } = await import('../bench/metrics-bench.js');
     await runMetricsBenchmark(opts);
   });
