@@ -23,12 +23,14 @@ function overlaps(a: Panel['gridPos'], b: Panel['gridPos']): boolean {
 }
 
 describe('Grafana provisioning', () => {
-  it('provisions exactly one default Prometheus datasource with a fixed uid', () => {
+  it('provisions exactly one Prometheus datasource, the default, with a fixed uid (beside Tempo and Loki)', () => {
     const sources = provisionedDatasources();
-    assert.equal(sources.length, 1, 'one datasource, shared by the single and HA stacks');
-    assert.equal(sources[0].type, 'prometheus');
-    assert.ok(sources[0].uid, 'datasource uid');
-    assert.equal(sources[0].isDefault, true);
+    const prometheus = sources.filter((s) => s.type === 'prometheus');
+    assert.equal(prometheus.length, 1, 'one Prometheus datasource, shared by the single and HA stacks');
+    assert.ok(prometheus[0].uid, 'datasource uid');
+    assert.equal(prometheus[0].isDefault, true);
+    assert.deepEqual(sources.filter((s) => s.isDefault).length, 1, 'one default datasource');
+    assert.deepEqual(sources.map((s) => s.type).sort(), ['loki', 'prometheus', 'tempo']);
   });
 
   it('loads dashboards from one file provider', () => {
@@ -45,7 +47,7 @@ describe('Grafana provisioning', () => {
 describe('dashboard JSON', () => {
   const dashboard = readJson<{ uid: string; title: string; schemaVersion: number; panels: Panel[]; templating?: { list: { name: string }[] } }>(DASHBOARD);
   const panels = allPanels(dashboard);
-  const uid = provisionedDatasources()[0]?.uid;
+  const uid = provisionedDatasources().find((s) => s.type === 'prometheus')?.uid;
 
   it('has uid, title and schemaVersion', () => {
     assert.match(dashboard.uid, /^[a-zA-Z0-9_-]{1,40}$/);

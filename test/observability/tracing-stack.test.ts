@@ -87,6 +87,8 @@ describe('Grafana links: exemplars → traces → logs → traces', () => {
       assert.equal((await postJson(`${server.url}/v1/snapshots`, { name: 'x' })).status, 200);
       const res = await fetch(`${server.url}/v1/snapshots/x/restore`, { method: 'POST', headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` } });
       assert.equal(res.status, 200);
+      // The line reaches this process through a pipe, possibly just after the answer.
+      for (let i = 0; i < 100 && !server.logs.some((l) => l.includes('snapshot restored')); i++) await new Promise((r) => setTimeout(r, 50));
       const line = server.logs.find((l) => l.includes('snapshot restored'))!;
       const [loki] = datasources('loki.yml');
       assert.equal(new RegExp(loki.jsonData.derivedFields[0].matcherRegex).exec(line)?.[1], traceId);

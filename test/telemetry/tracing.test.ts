@@ -178,6 +178,8 @@ test('log lines written while serving a traced request carry its trace_id and sp
   const res = await fetch(`${server.url}/v1/snapshots/traced/restore`, { method: 'POST', headers: { traceparent: c.traceparent } });
   assert.equal(res.status, 200);
   const serverSpanId = (res.headers.get('traceresponse') ?? '').split('-')[2];
+  // The line reaches this process through a pipe, possibly just after the answer.
+  for (let i = 0; i < 100 && !server.logs.some((l) => l.includes('"snapshot restored"')); i++) await new Promise((r) => setTimeout(r, 50));
   const line = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === 'snapshot restored');
   assert.ok(line, 'the restore logs a line');
   assert.equal(line.trace_id, c.traceId);
