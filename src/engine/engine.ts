@@ -144,7 +144,8 @@ export class VecStoreEngine {
     this.autoCompactor = new AutoCompactor({
       ratio: options.autoCompactRatio ?? 0,
       usage: () => ({ slotCount: this.store.slotCount, recordCount: this.store.counts.total }),
-      compact: () => this.compact(),
+      // Garbage only: soft-deleted records stay restorable until a compaction someone asked for.
+      compact: async () => (await this.commit({ type: 'compact', keepSoftDeleted: true })).compacted!,
       onCompacted: options.onAutoCompact,
     });
     this.store.listener = {
@@ -311,7 +312,7 @@ export class VecStoreEngine {
         return { outcomes: [] };
       }
       case 'compact':
-        return { outcomes: [], compacted: this.store.compact() };
+        return { outcomes: [], compacted: this.store.compact({ keepSoftDeleted: mutation.keepSoftDeleted }) };
     }
   }
 

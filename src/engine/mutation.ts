@@ -7,7 +7,8 @@ export type Mutation =
   | { type: 'delete'; id: string }
   | { type: 'soft_delete'; id: string }
   | { type: 'restore'; id: string }
-  | { type: 'compact' };
+  /** `keepSoftDeleted`: an automatic compaction, which reclaims garbage but keeps soft-deleted records restorable. */
+  | { type: 'compact'; keepSoftDeleted?: boolean };
 
 /**
  * Where mutations are made durable. `write` stores the mutation synchronously (so log order is apply order) and throws

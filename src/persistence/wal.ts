@@ -21,6 +21,8 @@ const NO_VALUE = 0xffffffff;
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
 
 const TYPE_CODES = { upsert: 1, delete: 2, soft_delete: 3, restore: 4, compact: 5 } as const;
+/** A compaction that keeps soft-deleted records (automatic compaction). */
+const COMPACT_KEEPING_SOFT_DELETED = 6;
 
 /** The file name of log file `seq` (zero-padded so that names sort in log order). */
 export function walFileName(seq: number): string {
@@ -74,7 +76,7 @@ export function encodeRecord(mutation: Mutation): Buffer {
   }
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payloadBytes);
   let o = RECORD_HEADER_BYTES;
-  buf[o++] = TYPE_CODES[mutation.type];
+  buf[o++] = mutation.type === 'compact' && mutation.keepSoftDeleted ? COMPACT_KEEPING_SOFT_DELETED : TYPE_CODES[mutation.type];
   const putBytes = (b: Buffer | undefined): void => {
     if (b === undefined) {
       buf.writeUInt32LE(NO_VALUE, o);
@@ -161,6 +163,8 @@ export function decodePayload(payload: Buffer): Mutation {
     mutation = { type: type === TYPE_CODES.delete ? 'delete' : type === TYPE_CODES.soft_delete ? 'soft_delete' : 'restore', id };
   } else if (type === TYPE_CODES.compact) {
     mutation = { type: 'compact' };
+  } else if (type === COMPACT_KEEPING_SOFT_DELETED) {
+    mutation = { type: 'compact', keepSoftDeleted: true };
   } else {
     throw new Error(`unknown record type ${type}`);
   }

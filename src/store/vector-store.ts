@@ -211,19 +211,23 @@ export class VectorStore {
   }
 
   /**
-   * Rewrites the live records into new segments, dropping hard- and soft-deleted rows. Scans already running keep
+   * Rewrites the records into new segments, dropping the garbage rows of updates and hard deletes, and soft-deleted
+   * records too unless `keepSoftDeleted` (automatic compaction keeps them restorable). Scans already running keep
    * reading the old segments, which the listener frees once they finish.
    */
-  compact(): { removedCount: number; freedBytes: number } {
+  compact(options: { keepSoftDeleted?: boolean } = {}): { removedCount: number; freedBytes: number } {
     const before = this.storageBytes;
     const previous = this.layout();
     const oldSegments = this.segments;
     const oldSlotsUsed = this.slotsUsed;
     const dim = this.dim;
-    const kept = [...this.records.values()].filter((r) => !r.deleted).sort((a, b) => a.slot - b.slot);
+    const keepSoftDeleted = options.keepSoftDeleted === true;
+    const kept = [...this.records.values()].filter((r) => keepSoftDeleted || !r.deleted).sort((a, b) => a.slot - b.slot);
     const removedCount = oldSlotsUsed - kept.length;
-    for (const record of this.records.values()) if (record.deleted) this.records.delete(record.id);
-    this.softDeleted = 0;
+    if (!keepSoftDeleted) {
+      for (const record of this.records.values()) if (record.deleted) this.records.delete(record.id);
+      this.softDeleted = 0;
+    }
     this.segments = [];
     this.slotsUsed = 0;
     this.slotIds = [];
@@ -238,7 +242,7 @@ export class VectorStore {
         const slot = this.allocateSlot();
         const { seg, row } = this.locate(slot);
         seg.data.set(from.data.subarray(fromRow * dim, (fromRow + 1) * dim), row * dim);
-        setLive(seg.liveness, row, true);
+        if (!record.deleted) setLive(seg.liveness, row, true);
         record.slot = slot;
         this.slotIds[slot] = record.id;
       }

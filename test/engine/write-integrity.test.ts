@@ -139,3 +139,36 @@ test('a row whose distance overflows (written before vectors were checked) ranks
     }
   }
 });
+
+test('automatic compaction reclaims garbage but keeps soft-deleted records restorable, across a restart', async () => {
+  const dir = tempDir('auto-compact');
+  const open = async () => {
+    const engine = new VecStoreEngine({ metric: 'euclidean', dimension: DIM, threads: 1, cacheSize: 0, autoCompactRatio: 0.5 });
+    const durability = await Durability.open(engine, { dataDir: dir, fsync: { mode: 'always' }, logger: memoryLogger() });
+    return { engine, durability };
+  };
+  let live = await open();
+  try {
+    await live.engine.batchUpsert(Array.from({ length: 50 }, (_, i) => ({ id: `s${i}`, vector: [i, 1, 0, 0] })));
+    await live.engine.softDelete('s7');
+    for (let round = 0; round < 40; round++) {
+      await live.engine.batchUpsert(Array.from({ length: 50 }, (_, i) => ({ id: `u${i}`, vector: [i, round, 1, 0], metadata: { round } })));
+    }
+    await new Promise((r) => setImmediate(r));
+    // 2,050 writes: without compaction over 2,000 slots would be in use.
+    assert.ok(live.engine.store.slotCount < 1500, `slots in use: ${live.engine.store.slotCount}`);
+    assert.equal(live.engine.get('s7')?.deleted, true, 'the soft-deleted record survived automatic compaction');
+  } finally {
+    await shut(live);
+  }
+  live = await open();
+  try {
+    assert.equal(live.engine.get('s7')?.deleted, true, 'and the replayed log kept it too');
+    await live.engine.restore('s7');
+    const top = await live.engine.query({ vector: new Float32Array([7, 1, 0, 0]), k: 1 });
+    assert.equal(top.results[0].id, 's7');
+    assert.equal(live.engine.stats().total_vectors, 100);
+  } finally {
+    await shut(live);
+  }
+});

@@ -14,6 +14,7 @@ const sample: Mutation[] = [
   { type: 'soft_delete', id: 'b' },
   { type: 'restore', id: 'b' },
   { type: 'compact' },
+  { type: 'compact', keepSoftDeleted: true },
 ];
 
 function plain(m: Mutation): unknown {
