@@ -64,7 +64,7 @@ const serveCommand = program
   .addOption(new Option('--dimension <d>', 'vector dimension of the default collection (default: fixed by its first vector)').env('VECSTORE_DIMENSION').argParser(integer(1)))
   .addOption(new Option('--metric <metric>', 'distance metric of the default collection and of collections created without one').env('VECSTORE_METRIC').choices(METRIC_NAMES as string[]).default('cosine'))
   .addOption(new Option('--workers <n>', 'scan worker threads').env('VECSTORE_WORKERS').default(os.cpus().length, 'the number of cores').argParser(integer(1)))
-  .addOption(new Option('--parse-threads <n>', 'threads parsing large JSON and Arrow batch bodies (0: on the front thread)').env('VECSTORE_PARSE_THREADS').default(Math.max(1, Math.floor(os.cpus().length / 2)), 'half the cores').argParser(integer(0)))
+  .addOption(new Option('--parse-threads <n>', 'threads parsing large JSON and Arrow batch bodies (0: JSON on the front thread, Arrow in one thread)').env('VECSTORE_PARSE_THREADS').default(Math.max(1, Math.floor(os.cpus().length / 2)), 'half the cores').argParser(integer(0)))
   .addOption(new Option('--fsync <policy>', 'when the log is fsynced: always (group commit), interval:<ms>, or off').env('VECSTORE_FSYNC').default('always'))
   .addOption(new Option('--cache-size <entries>', 'query cache entries (0 turns it off)').env('VECSTORE_CACHE_SIZE').default(10_000).argParser(integer(0)))
   .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))

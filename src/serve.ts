@@ -33,7 +33,7 @@ export interface ServeConfig {
   maxCollections: number;
   bm25: { k1: number; b: number };
   checkpointWalBytes: number;
-  /** Threads parsing large and Arrow batch bodies; 0 parses them on the front thread. */
+  /** Threads parsing large JSON and Arrow batch bodies; 0 parses JSON on the front thread (Arrow keeps one thread). */
   parseThreads: number;
   /** Compact in the background once garbage slots pass this share of used slots (0: off). */
   autoCompactRatio: number;
@@ -112,7 +112,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     );
   }
   let recovered = false;
-  const parser = config.parseThreads > 0 ? new ParsePool({ threads: config.parseThreads }) : undefined;
+  const parser = new ParsePool({ threads: config.parseThreads, inlineJson: config.parseThreads === 0, maxBodyBytes: config.limits.maxBodyBytes });
   const server = await startServer({
     host: config.host,
     port: config.port,
@@ -139,7 +139,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     await catalog.recover();
   } catch (err) {
     await server.stop(0);
-    await parser?.close();
+    await parser.close();
     return fatal(`cannot open the data directory: ${(err as Error).message}`);
   }
   recovered = true;
@@ -182,7 +182,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     await step('server', () => server.stop());
     // Acknowledged writes are already durable under the fsync policy; close() fsyncs the rest and releases the lock.
     await step('catalog', () => catalog.close());
-    await step('parser', () => parser?.close());
+    await step('parser', () => parser.close());
     await step('pool', () => pool.close());
     // Exports the spans still buffered.
     await step('tracing', () => tracing?.shutdown());

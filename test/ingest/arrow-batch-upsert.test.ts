@@ -122,6 +122,26 @@ describe('Arrow IPC batch-upsert', () => {
     assert.equal(await total(), before);
   });
 
+  test('a stream that sends the Arrow reader into runaway allocation costs a parse thread, not the server', { timeout: 120_000 }, async () => {
+    // Two bytes of the schema message changed (found by test/hardening/arrow-fuzz): apache-arrow then allocates
+    // without bound while decoding the schema.
+    const stream = encodeArrowBatch({
+      ids: ['a', 'b', 'c', 'd'],
+      dimension: 4,
+      vectors: Float32Array.from({ length: 16 }, (_, i) => i / 3),
+      metadata: [{ i: 1 }, undefined, { s: 'x' }, { n: [1, 2] }],
+      texts: ['one', undefined, 'three', 'four'],
+    });
+    stream[180] = 16;
+    stream[233] = 22;
+    const before = await total();
+    const res = await postArrow(`${server.url}/v1/batch-upsert`, stream);
+    assert.deepEqual([res.status, res.body.code], [400, 'invalid_arrow']);
+    assert.equal(await total(), before);
+    const next = await postArrow(`${server.url}/v1/batch-upsert`, toArrow(records('after-oom', 3, 9)));
+    assert.deepEqual(next.body, { inserted: 3, updated: 0, errors: [] });
+  });
+
   test('more rows than --max-batch is 413 batch_too_large, as in JSON', async () => {
     const rs = Array.from({ length: 10_001 }, (_, i) => ({ id: `big${i}`, vector: new Float32Array(DIM), metadata: { i, tag: '', nested: { deep: [] as number[] } }, text: '' }));
     const res = await postArrow(`${server.url}/v1/batch-upsert`, toArrow(rs));

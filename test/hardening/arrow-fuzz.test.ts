@@ -1,0 +1,54 @@
+// Mutated Arrow streams against a real server: every answer is a 200 or a 4xx JSON error, never a 500, and it keeps serving.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { encodeArrowBatch } from '../../src/ingest/arrow-encode.js';
+import { ARROW_STREAM_TYPE } from '../../src/ingest/arrow-records.js';
+import { requestJson, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+
+const DIM = 4;
+const SEED = Number(process.env.FUZZ_SEED ?? 20_261_129);
+let server: ServerProcess;
+
+before(async () => {
+  server = await startServerProcess({ args: ['--dimension', String(DIM), '--metric', 'euclidean', '--fsync', 'interval:50', '--max-body', '1048576'] });
+});
+after(async () => {
+  assert.equal(await server.stop(), 0);
+});
+
+const valid = encodeArrowBatch({
+  ids: ['a', 'b', 'c', 'd'],
+  dimension: DIM,
+  vectors: Float32Array.from({ length: 4 * DIM }, (_, i) => i / 3),
+  metadata: [{ i: 1 }, undefined, { s: 'x' }, { n: [1, 2] }],
+  texts: ['one', undefined, 'three', 'four'],
+});
+
+test('byte flips, overwrites and cuts of a valid stream are answered with 200 or a 4xx error naming the body', async () => {
+  const mutation = fc.record({
+    flips: fc.array(fc.record({ at: fc.nat(valid.length - 9), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+    // Keep the end-of-stream marker most of the time, so that the reader gets past the truncation check.
+    cut: fc.oneof(fc.constant(valid.length), fc.nat(valid.length)),
+  });
+  await fc.assert(
+    fc.asyncProperty(mutation, async ({ flips, cut }) => {
+      const bytes = Uint8Array.from(valid);
+      for (const { at, value } of flips) bytes[at] = value;
+      const body = bytes.subarray(0, cut);
+      const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': ARROW_STREAM_TYPE }, body: Buffer.from(body) as unknown as BodyInit }).catch((err: Error) => {
+        throw new Error(`server gone (exit ${server.proc.exitCode}, signal ${server.proc.signalCode}): ${err.message}\n${server.logs.slice(-3).join('\n')}`);
+      });
+      const answer = (await res.json()) as { error?: string; code?: string; errors?: unknown[] };
+      if (res.status === 200) {
+        assert.ok(Array.isArray(answer.errors));
+      } else {
+        assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}: ${JSON.stringify(answer)}`);
+        assert.equal(typeof answer.error, 'string');
+        assert.equal(typeof answer.code, 'string');
+      }
+    }),
+    { seed: SEED, numRuns: 300 },
+  );
+  assert.equal((await requestJson(`${server.url}/health`)).status, 200);
+});
