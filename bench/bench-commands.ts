@@ -28,6 +28,18 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+function efList(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError('must be a comma-separated list of positive integers.');
+  return list;
+}
+
+function recallList(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !(n > 0 && n <= 1))) throw new InvalidArgumentError('must be a comma-separated list of numbers in (0, 1].');
+  return list;
+}
+
 function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer.');
@@ -208,7 +220,11 @@ interface CompareFlags extends DataFlags {
   hnsw: boolean;
   hnswM: number;
   hnswEfConstruction: number;
-  hnswEf: number;
+  usearchHnsw: boolean;
+  efSweep: number[];
+  svg?: string;
+  restart: boolean;
+  recall: number[];
   json?: boolean;
   progress: boolean;
 }
@@ -293,9 +309,13 @@ export function registerBenchCommands(bench: Command): void {
     .option('--repeat <n>', 'timed runs of each library baseline (median reported)', positiveInt, 3)
     .option('--no-usearch', 'skip usearch')
     .option('--no-hnsw', 'skip hnswlib-node')
-    .option('--hnsw-m <n>', 'hnswlib M', positiveInt, 16)
-    .option('--hnsw-ef-construction <n>', 'hnswlib efConstruction', positiveInt, 100)
-    .option('--hnsw-ef <n>', 'hnswlib ef at search time (at least k)', positiveInt, 64)
+    .option('--no-usearch-hnsw', "skip usearch's HNSW")
+    .option('--hnsw-m <n>', 'hnswlib and usearch M', positiveInt, 16)
+    .option('--hnsw-ef-construction <n>', 'hnswlib and usearch efConstruction', positiveInt, 200)
+    .option('--ef-sweep <list>', 'search breadths swept for every approximate engine', efList, [10, 16, 24, 32, 48, 64, 96, 128, 192, 256])
+    .option('--svg <file>', 'write the recall/QPS curves as an SVG picture')
+    .option('--no-restart', 'skip the VecStore restart measurement')
+    .option('--recall <targets>', 'recall targets to query VecStore with, e.g. 0.9,0.95,0.99', recallList, [])
     .showHelpAfterError(false)
     .exitOverride(usageExit)
     .action(async (o: CompareFlags) => {
@@ -317,7 +337,12 @@ export function registerBenchCommands(bench: Command): void {
           url: o.url,
           repeat: o.repeat,
           usearch: o.usearch,
-          hnsw: o.hnsw ? { m: o.hnswM, efConstruction: o.hnswEfConstruction, ef: o.hnswEf } : null,
+          hnsw: o.hnsw ? { m: o.hnswM, efConstruction: o.hnswEfConstruction, ef: o.efSweep[0] } : null,
+          usearchHnsw: o.usearchHnsw,
+          efSweep: o.efSweep,
+          svg: o.svg,
+          restart: o.restart,
+          recallTargets: o.recall,
           seed: o.seed,
           progress: o.progress,
         });

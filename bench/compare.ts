@@ -7,11 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { HierarchicalNSW } from 'hnswlib-node';
 import { exactSearch, MetricKind, type BatchMatches, type Matches } from 'usearch';
 import type { MetricName } from '../src/distance/metric.js';
 import type { Dataset } from './datasets.js';
 import { prepareForMetric, recallAtK, type GroundTruth } from './ground-truth.js';
+import { bestQpsAt, hnswlibCurve, usearchCurve, type BaselineCurve, type SweepPoint } from './ann-baselines.js';
+import { recallQpsSvg } from './recall-curve-svg.js';
+import { writeFileSync } from 'node:fs';
 import {
   LoadError,
   checkReachable,
@@ -55,7 +57,17 @@ export interface CompareOptions {
   /** Timed runs of the library baselines (the median is reported), after one untimed warm run. */
   repeat: number;
   usearch: boolean;
+  /** usearch's HNSW with `threads` threads (the moonshot baseline). */
+  usearchHnsw: boolean;
   hnsw: HnswParams | null;
+  /** Search breadths swept for every approximate engine. */
+  efSweep: number[];
+  /** Where to write the recall/QPS picture (SVG), if anywhere. */
+  svg?: string;
+  /** Measure a restart of the VecStore server (time to ready with its graph loaded, and recall after). */
+  restart: boolean;
+  /** Recall targets to query VecStore with (`"recall"` in the body), each compared with the recall measured. */
+  recallTargets: number[];
   seed: number;
   progress: boolean;
 }
@@ -73,8 +85,33 @@ export interface EngineResult {
   details: Record<string, unknown>;
 }
 
+/** VecStore's index build and restart, as the goals measure them. */
+export interface IndexTimings {
+  /** From the first batch sent to every row in the graph. */
+  buildSeconds: number | null;
+  /** From the restarted process's spawn to /ready with the graph loaded (null when not measured). */
+  restartSeconds: number | null;
+  restartRecall: number | null;
+}
+
+/** One recall target: what it asked for, what it got, and what the server's own audits said it got. */
+export interface RecallTargetResult {
+  target: number;
+  measured: number | null;
+  qps: number;
+  /** Mean ef the server chose (from the answers' stats). */
+  ef: number | null;
+  expected: number | null;
+  /** Mean of the server's recall audits during this target's phase (from its /metrics), and how many. */
+  serverEstimate: number | null;
+  audits: number;
+}
+
 /** The whole comparison. */
 export interface CompareReport {
+  recallTargets: RecallTargetResult[];
+  curves: BaselineCurve[];
+  index: IndexTimings;
   dataset: { vectors: number; queries: number; dim: number; metric: MetricName; k: number };
   threads: number;
   engines: EngineResult[];
@@ -105,25 +142,44 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
   const recallOf = (found: number[][]): number => recallAtK(found, truth.truth, k, truth.tieDistance).recall;
 
   if (options.usearch) engines.push(runUsearch(options, recallOf));
-  if (options.hnsw) engines.push(runHnsw(options, options.hnsw, recallOf));
+  const curves: BaselineCurve[] = [];
+  const baseline = { base, queries, k, metric, efSweep: options.efSweep, repeat: options.repeat, seed: options.seed, progress: options.progress, recallOf };
+  if (options.hnsw) curves.push(hnswlibCurve({ ...baseline, m: options.hnsw.m, efConstruction: options.hnsw.efConstruction }));
+  if (options.usearchHnsw) curves.push(usearchCurve({ ...baseline, m: options.hnsw?.m ?? 16, efConstruction: options.hnsw?.efConstruction ?? 200 }, options.threads));
 
   const vecstore = await runVecStore(options, truth, notes);
   engines.push(...vecstore.engines);
+  curves.unshift(vecstore.curve);
 
   const ratios: Record<string, number> = {};
   const us = engines.find((e) => e.engine === 'usearch exactSearch');
   const http = engines.find((e) => e.engine === 'VecStore HTTP');
   const ws = engines.find((e) => e.engine === 'VecStore WebSocket');
-  const hn = engines.find((e) => e.engine.startsWith('hnswlib'));
-  if (us && http) ratios['VecStore HTTP / usearch exact'] = http.qps / us.qps;
-  if (us && ws) ratios['VecStore WebSocket / usearch exact'] = ws.qps / us.qps;
+  if (us && http) ratios['VecStore HTTP (default search) / usearch exact'] = http.qps / us.qps;
   if (http && ws) ratios['VecStore WebSocket / VecStore HTTP'] = ws.qps / http.qps;
-  if (hn && http) ratios['VecStore HTTP / hnswlib HNSW'] = http.qps / hn.qps;
+  const ours = bestQpsAt(vecstore.curve.points, 0.99);
+  for (const curve of curves.slice(1)) {
+    const theirs = bestQpsAt(curve.points, 0.99);
+    if (ours && theirs) ratios[`VecStore HTTP / ${curve.engine} (best QPS at recall@${k} ≥ 0.99)`] = ours.qps / theirs.qps;
+    if (curve.engine.startsWith('hnswlib') && vecstore.index.buildSeconds !== null) {
+      ratios[`VecStore index build time / ${curve.engine} build time`] = vecstore.index.buildSeconds / curve.buildSeconds;
+    }
+  }
+  if (vecstore.index.buildSeconds !== null && vecstore.index.restartSeconds !== null) {
+    ratios['VecStore restart time / VecStore build time'] = vecstore.index.restartSeconds / vecstore.index.buildSeconds;
+  }
+  if (options.svg) {
+    writeFileSync(options.svg, recallQpsSvg(`${base.count} × ${base.dim} ${metric}, k = ${k}, ${options.threads} threads`, curves.map((c) => ({ name: `${c.engine} (${c.threads} thr)`, points: c.points }))));
+    notes.push(`recall/QPS picture written to ${options.svg}`);
+  }
 
   return {
     dataset: { vectors: base.count, queries: queries.count, dim: base.dim, metric, k },
     threads: options.threads,
     engines,
+    curves,
+    index: vecstore.index,
+    recallTargets: vecstore.recallTargets,
     ratios,
     vecstore: { ingest: vecstore.ingest, queries: vecstore.queries },
     notes,
@@ -173,55 +229,6 @@ function runUsearch(options: CompareOptions, recallOf: (found: number[][]) => nu
   };
 }
 
-/** hnswlib-node's HNSW index: built once, then searched one query at a time on this thread. */
-function runHnsw(options: CompareOptions, params: HnswParams, recallOf: (found: number[][]) => number): EngineResult {
-  const { k, metric } = options;
-  const hnswlib = require('hnswlib-node') as typeof import('hnswlib-node');
-  const b = prepareForMetric(options.base, metric);
-  const q = prepareForMetric(options.queries, metric);
-  const dim = b.dim;
-  const index: HierarchicalNSW = new hnswlib.HierarchicalNSW(metric === 'euclidean' ? 'l2' : 'ip', dim);
-  index.initIndex(b.count, params.m, params.efConstruction, options.seed);
-  const bar = startProgress(options.progress, 'hnsw build', b.count, 'vectors');
-  const t0 = performance.now();
-  for (let i = 0; i < b.count; i++) {
-    // The binding accepts only plain arrays.
-    index.addPoint(Array.from(b.data.subarray(i * dim, (i + 1) * dim)), i);
-    if ((i & 255) === 0) bar.update(i);
-  }
-  bar.update(b.count);
-  bar.stop();
-  const buildSeconds = (performance.now() - t0) / 1000;
-  index.setEf(Math.max(params.ef, k));
-  const qs: number[][] = [];
-  for (let i = 0; i < q.count; i++) qs.push(Array.from(q.data.subarray(i * dim, (i + 1) * dim)));
-  const found: number[][] = qs.map((v) => index.searchKnn(v, k).neighbors);
-  const times: number[] = [];
-  const latencies: number[] = [];
-  for (let r = 0; r < options.repeat; r++) {
-    const t1 = performance.now();
-    for (const v of qs) {
-      const s = performance.now();
-      index.searchKnn(v, k);
-      latencies.push(performance.now() - s);
-    }
-    times.push((performance.now() - t1) / 1000);
-  }
-  latencies.sort((x, y) => x - y);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)];
-  const seconds = median(times);
-  return {
-    engine: 'hnswlib-node HNSW',
-    search: 'approximate',
-    threads: 1,
-    clients: '1, sequential',
-    qps: q.count / seconds,
-    recall: recallOf(found),
-    latencyMs: { p50: pct(0.5), p99: pct(0.99) },
-    details: { m: params.m, efConstruction: params.efConstruction, ef: Math.max(params.ef, k), buildSeconds },
-  };
-}
-
 /** A free TCP port on the loopback interface (released just before the server binds it). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -252,6 +259,8 @@ function logTail(file: string, lines = 15): string {
 /** A VecStore server started as a child process for the run, with its own temporary data directory. */
 interface StartedServer {
   url: string;
+  /** Stops the server gracefully and starts it again on the same data; resolves with the seconds from spawn to ready. */
+  restart(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -260,7 +269,6 @@ async function startServer(options: CompareOptions, notes: string[]): Promise<St
   if (!existsSync(cli)) throw new LoadError(`the VecStore server is not built: ${cli} is missing (run npm run build)`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'vecstore-compare-'));
   const logFile = path.join(tmp, 'server.log');
-  const logFd = openSync(logFile, 'a');
   const port = await freePort();
   const args = [
     cli, 'serve',
@@ -270,18 +278,26 @@ async function startServer(options: CompareOptions, notes: string[]): Promise<St
     '--dimension', String(options.base.dim),
     '--metric', options.metric,
     '--workers', String(options.threads),
-    // The runner cycles through a fixed query set; a query cache would turn the scan benchmark into a cache benchmark.
+    // The runner cycles through a fixed query set; a query cache would turn the search benchmark into a cache benchmark.
     '--cache-size', '0',
+    // Enough recall audits that each recall target's phase has its own estimate (each audit is an exact search).
+    ...(options.recallTargets.length > 0 ? ['--recall-sample-rate', '1', '--recall-audits-per-second', '10'] : []),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
+  let child: ChildProcess;
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve();
+  let exitPromise: Promise<void> = Promise.resolve();
+  const spawnChild = (): void => {
+    const logFd = openSync(logFile, 'a');
+    child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    exited = null;
+    exitPromise = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        exited = { code, signal };
+        resolve();
+      });
     });
-  });
+  };
   // Ctrl-C during a long run must not leave a server behind holding the port and the temp dir.
   const onSignal = (): void => {
     child.kill('SIGKILL');
@@ -290,49 +306,89 @@ async function startServer(options: CompareOptions, notes: string[]): Promise<St
   };
   process.once('SIGINT', onSignal);
 
-  const stop = async (): Promise<void> => {
-    process.removeListener('SIGINT', onSignal);
+  const halt = async (): Promise<void> => {
     if (!exited) {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      // A graceful stop writes a checkpoint with the graph: give it time.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
       await exitPromise;
       clearTimeout(timer);
     }
+  };
+  const stop = async (): Promise<void> => {
+    process.removeListener('SIGINT', onSignal);
+    await halt();
     rmSync(tmp, { recursive: true, force: true });
   };
 
   const url = `http://127.0.0.1:${port}`;
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    if (exited) {
-      const e = exited as { code: number | null; signal: NodeJS.Signals | null };
-      const tail = logTail(logFile);
-      await stop();
-      throw new LoadError(`the VecStore server exited during startup (code ${e.code ?? e.signal}); its log ends:\n${tail}`);
+  const waitReady = async (): Promise<void> => {
+    const deadline = performance.now() + 600_000;
+    for (;;) {
+      if (exited) {
+        const e = exited as { code: number | null; signal: NodeJS.Signals | null };
+        const tail = logTail(logFile);
+        await stop();
+        throw new LoadError(`the VecStore server exited during startup (code ${e.code ?? e.signal}); its log ends:\n${tail}`);
+      }
+      try {
+        const res = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (performance.now() > deadline) {
+        const tail = logTail(logFile);
+        await stop();
+        throw new LoadError(`the VecStore server was not ready within 600 s; its log ends:\n${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    try {
-      const res = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() > deadline) {
-      const tail = logTail(logFile);
-      await stop();
-      throw new LoadError(`the VecStore server was not ready within 60 s; its log ends:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  spawnChild();
+  await waitReady();
   notes.push(`VecStore server: node ${path.relative(process.cwd(), cli) || cli} ${args.slice(1).join(' ')}`);
-  return { url, stop };
+  const restart = async (): Promise<number> => {
+    await halt();
+    const t0 = performance.now();
+    spawnChild();
+    await waitReady();
+    await waitIndexed(url);
+    return (performance.now() - t0) / 1000;
+  };
+  return { url, restart, stop };
+}
+
+/** The server's recall audits so far: sum and count of `vecstore_index_recall` over every type. */
+async function auditTotals(url: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    const m = /^vecstore_index_recall_(sum|count)\{[^}]*\} ([0-9.eE+-]+)$/.exec(line);
+    if (m) {
+      if (m[1] === 'sum') sum += Number(m[2]);
+      else count += Number(m[2]);
+    }
+  }
+  return { sum, count };
+}
+
+/** Polls /v1/stats until every row is in the graph (or the server runs flat). */
+async function waitIndexed(url: string): Promise<void> {
+  for (;;) {
+    const stats = (await (await fetch(`${url}/v1/stats`)).json()) as { index?: string; pending_vectors?: number; active_vectors?: number; indexed_vectors?: number };
+    if (stats.index !== 'hnsw' || (stats.pending_vectors === 0 && (stats.indexed_vectors ?? 0) >= (stats.active_vectors ?? 0))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function runVecStore(
   options: CompareOptions,
   truth: NonNullable<ReturnType<typeof prepareGroundTruth>>,
   notes: string[],
-): Promise<{ engines: EngineResult[]; ingest: IngestReport | null; queries: QueryReport[] }> {
+): Promise<{ engines: EngineResult[]; ingest: IngestReport | null; queries: QueryReport[]; curve: BaselineCurve; index: IndexTimings; recallTargets: RecallTargetResult[] }> {
   let server: StartedServer | null = null;
   let url = options.url?.replace(/\/+$/, '');
   if (!url) {
@@ -342,12 +398,15 @@ async function runVecStore(
     await checkReachable(url);
   }
   try {
+    const t0 = performance.now();
     const ingest = await ingestDataset({ url }, options.base, { progress: options.progress });
+    await waitIndexed(url);
+    const index: IndexTimings = { buildSeconds: (performance.now() - t0) / 1000, restartSeconds: null, restartRecall: null };
     const engines: EngineResult[] = [];
     const reports: QueryReport[] = [];
-    for (const protocol of options.protocols) {
+    const measure = async (protocol: Protocol, extraBody: Record<string, unknown>): Promise<QueryReport> => {
       const lo: LoadOptions = {
-        url,
+        url: url!,
         base: options.base,
         queries: options.queries,
         k: options.k,
@@ -358,30 +417,65 @@ async function runVecStore(
         count: options.count,
         warmup: options.warmup,
         progress: options.progress,
+        extraBody,
       };
-      const r = await runQueries({ url }, lo, truth);
+      return runQueries({ url: url! }, lo, truth);
+    };
+    for (const protocol of options.protocols) {
+      const r = await measure(protocol, {});
       reports.push(r);
-      engines.push({
-        engine: protocol === 'http' ? 'VecStore HTTP' : 'VecStore WebSocket',
-        search: 'exact',
-        threads: options.threads,
-        clients: `${r.concurrency} concurrent`,
+      engines.push(engineLine(protocol === 'http' ? 'VecStore HTTP' : 'VecStore WebSocket', options, r));
+    }
+    const points: SweepPoint[] = [];
+    for (const ef of options.efSweep) {
+      const r = await measure('http', { ef: Math.max(ef, options.k) });
+      points.push({ ef, qps: r.qps, recall: r.recall?.value ?? 0, p50Ms: r.latencyMs.p50, p99Ms: r.latencyMs.p99 });
+    }
+    const recallTargets: RecallTargetResult[] = [];
+    for (const target of options.recallTargets) {
+      const before = await auditTotals(url);
+      const r = await measure('http', { recall: target });
+      const after = await auditTotals(url);
+      const audits = after.count - before.count;
+      recallTargets.push({
+        target,
+        measured: r.recall?.value ?? null,
         qps: r.qps,
-        recall: r.recall ? r.recall.value : null,
-        latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99 },
-        details: {
-          queries: r.queries,
-          errors: r.errors,
-          ...(r.errorSamples.length ? { errorSamples: r.errorSamples } : {}),
-          ...(r.prunedFraction !== null ? { prunedFraction: r.prunedFraction } : {}),
-          serverStats: r.serverStats,
-        },
+        ef: r.serverStats.ef ?? null,
+        expected: r.serverStats.expected_recall ?? null,
+        serverEstimate: audits > 0 ? (after.sum - before.sum) / audits : null,
+        audits,
       });
     }
-    return { engines, ingest, queries: reports };
+    if (server && options.restart) {
+      index.restartSeconds = await server.restart();
+      const r = await measure('http', {});
+      index.restartRecall = r.recall?.value ?? null;
+    }
+    const curve: BaselineCurve = { engine: 'VecStore HTTP', threads: options.threads, buildSeconds: index.buildSeconds ?? 0, params: {}, points };
+    return { engines, ingest, queries: reports, curve, index, recallTargets };
   } finally {
     await server?.stop();
   }
+}
+
+function engineLine(name: string, options: CompareOptions, r: QueryReport): EngineResult {
+  return {
+    engine: name,
+    search: r.serverStats.distance_computations !== undefined && r.serverStats.distance_computations < options.base.count / 2 ? 'approximate' : 'exact',
+    threads: options.threads,
+    clients: `${r.concurrency} concurrent`,
+    qps: r.qps,
+    recall: r.recall ? r.recall.value : null,
+    latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99 },
+    details: {
+      queries: r.queries,
+      errors: r.errors,
+      ...(r.errorSamples.length ? { errorSamples: r.errorSamples } : {}),
+      ...(r.prunedFraction !== null ? { prunedFraction: r.prunedFraction } : {}),
+      serverStats: r.serverStats,
+    },
+  };
 }
 
 const f = (n: number | null | undefined, d: number): string => (n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(d));
@@ -390,7 +484,7 @@ const f = (n: number | null | undefined, d: number): string => (n === null || n 
 export function formatCompareReport(r: CompareReport): string {
   const d = r.dataset;
   const out: string[] = [];
-  out.push(`bench compare: ${d.vectors} × ${d.dim} (${d.metric}), ${d.queries} queries, k = ${d.k}, ${r.threads} threads`);
+  out.push(`bench compare: ${d.vectors} × ${d.dim} (${d.metric}), ${d.queries} queries, k = ${d.k}, ${r.threads} threads, ${os.cpus().length} cores`);
   if (r.vecstore.ingest) {
     const i = r.vecstore.ingest;
     out.push(`VecStore ingest: ${f(i.vectorsPerSec, 0)} vectors/s (${f(i.seconds, 1)} s, ${i.errors} rejected)`);
@@ -412,6 +506,22 @@ export function formatCompareReport(r: CompareReport): string {
   out.push(line(head));
   out.push(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) out.push(line(row));
+  for (const curve of r.curves) {
+    out.push('');
+    out.push(`${curve.engine} (${curve.threads} thread${curve.threads === 1 ? '' : 's'}), build ${f(curve.buildSeconds, 1)} s`);
+    out.push('      ef  recall    QPS');
+    for (const p of curve.points) out.push(`${String(p.ef).padStart(8)}  ${f(p.recall, 4)}  ${f(p.qps, 0).padStart(6)}`);
+    const best = bestQpsAt(curve.points, 0.99);
+    out.push(best ? `  best QPS at recall ≥ 0.99: ${f(best.qps, 0)} (ef ${best.ef})` : '  never reaches recall 0.99 in this sweep');
+  }
+  if (r.recallTargets.length > 0) {
+    out.push('', 'VecStore recall targets (HTTP, "recall" in the query body)');
+    out.push('  target  measured recall    QPS   mean ef  expected  server estimate (audits)');
+    for (const t of r.recallTargets) {
+      out.push(`  ${f(t.target, 3).padStart(6)}  ${f(t.measured, 4).padStart(15)}  ${f(t.qps, 0).padStart(5)}  ${f(t.ef, 0).padStart(8)}  ${f(t.expected, 4).padStart(8)}  ${f(t.serverEstimate, 4)} (${t.audits})`);
+    }
+  }
+  if (r.index.buildSeconds !== null) out.push('', `VecStore: index built ${f(r.index.buildSeconds, 1)} s after the first batch` + (r.index.restartSeconds !== null ? `; restart to ready with the graph ${f(r.index.restartSeconds, 1)} s, recall after ${f(r.index.restartRecall, 4)}` : ''));
   if (Object.keys(r.ratios).length) out.push('');
   for (const [name, v] of Object.entries(r.ratios)) out.push(`${name}: ${v.toFixed(2)}×`);
   for (const e of r.engines) {

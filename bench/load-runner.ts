@@ -72,6 +72,8 @@ export interface LoadOptions extends ServerTarget {
   warmup?: number;
   /** Filter expression sent with every query (metadata of loaded records is `{i, bucket: i % 10}`). */
   filter?: string;
+  /** More fields sent with every query (e.g. `{ef: 64}`). */
+  extraBody?: Record<string, unknown>;
   /** Ground truth from a file; when absent it is computed exactly on the client. */
   groundTruth?: GroundTruth | null;
   /** Skip ingest (the server already holds this dataset under ids "0".."N-1"). */
@@ -531,6 +533,7 @@ export async function runQueries(
     if (options.filter) body.filter = options.filter;
     // WebSocket messages name their collection; HTTP queries go to the collection's route.
     if (protocol === 'ws' && target.collection !== undefined) body.collection = target.collection;
+    Object.assign(body, options.extraBody ?? {});
     bodies.push(JSON.stringify(body));
   }
 

@@ -7,6 +7,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { METRIC_NAMES, type MetricName } from './distance/metric.js';
 import { DEFAULT_LIMITS, type Limits } from './engine/limits.js';
 import { serve } from './serve.js';
+import { DEFAULT_HNSW } from './index/hnsw-index.js';
+import { DEFAULT_INDEX_THRESHOLD, DEFAULT_TARGET_RECALL, type IndexKind } from './engine/engine.js';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -28,6 +30,18 @@ function ratio(value: string): number {
   return n;
 }
 
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('must be a number in (0, 1].');
+  return n;
+}
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1.');
+  return n;
+}
+
 function keyList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((k) => k.trim()).filter((k) => k !== '')];
 }
@@ -41,6 +55,7 @@ const limitOptions: Array<[keyof Limits, string, string]> = [
   ['maxBodyBytes', '--max-body <bytes>', 'largest request body'],
   ['maxBatchRecords', '--max-batch <records>', 'most records in one batch-upsert'],
   ['maxK', '--max-k <k>', 'largest limit/k of a query'],
+  ['maxEf', '--max-ef <ef>', 'largest search breadth ef of a query'],
   ['maxDimension', '--max-dimension <d>', 'largest vector dimension'],
   ['maxIdLength', '--max-id-length <chars>', 'longest id'],
   ['maxMetadataBytes', '--max-metadata-bytes <bytes>', 'largest metadata object (JSON bytes)'],
@@ -77,7 +92,16 @@ const serveCommand = program
   .addOption(new Option('--no-metrics', 'turn metrics collection off (/metrics answers 404)').env('VECSTORE_NO_METRICS'))
   .addOption(new Option('--bm25-k1 <k1>', 'BM25 term-frequency saturation').env('VECSTORE_BM25_K1').default(1.2).argParser(number))
   .addOption(new Option('--bm25-b <b>', 'BM25 length normalisation').env('VECSTORE_BM25_B').default(0.75).argParser(number))
-  .addOption(new Option('--tracing', 'export OpenTelemetry traces over OTLP (also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set)').env('VECSTORE_TRACING').default(false));
+  .addOption(new Option('--tracing', 'export OpenTelemetry traces over OTLP (also on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set)').env('VECSTORE_TRACING').default(false))
+
+  .addOption(new Option('--index <kind>', 'vector index: hnsw (graph, approximate) or flat (exact scans)').env('VECSTORE_INDEX').choices(['hnsw', 'flat']).default('hnsw'))
+  .addOption(new Option('--hnsw-m <m>', 'graph neighbours per node (2m on the bottom level)').env('VECSTORE_HNSW_M').default(DEFAULT_HNSW.m).argParser(integer(2)))
+  .addOption(new Option('--hnsw-ef-construction <ef>', 'search breadth while building the graph').env('VECSTORE_HNSW_EF_CONSTRUCTION').default(DEFAULT_HNSW.efConstruction).argParser(integer(1)))
+  .addOption(new Option('--hnsw-ef <ef>', 'default search breadth of a query').env('VECSTORE_HNSW_EF').default(DEFAULT_HNSW.ef).argParser(integer(1)))
+  .addOption(new Option('--target-recall <r>', 'recall of queries that ask for neither ef nor recall, in (0, 1]').env('VECSTORE_TARGET_RECALL').default(DEFAULT_TARGET_RECALL).argParser(fraction))
+  .addOption(new Option('--recall-sample-rate <share>', 'share of graph answers re-run exactly to measure recall (0 turns audits off)').env('VECSTORE_RECALL_SAMPLE_RATE').default(0.01).argParser(share))
+  .addOption(new Option('--recall-audits-per-second <n>', 'most recall audits started per second').env('VECSTORE_RECALL_AUDITS_PER_SECOND').default(5).argParser(number))
+  .addOption(new Option('--index-threshold <vectors>', 'below this many active vectors, queries scan exactly').env('VECSTORE_INDEX_THRESHOLD').default(DEFAULT_INDEX_THRESHOLD).argParser(integer(0)));
 
 for (const [key, flags, description] of limitOptions) {
   const env = 'VECSTORE_' + flags.slice(2).split(' ')[0].replace(/-/g, '_').toUpperCase();
@@ -109,6 +133,12 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     checkpointWalBytes: opts.checkpointWalBytes as number,
     parseThreads: opts.parseThreads as number,
     autoCompactRatio: opts.autoCompactRatio as number,
+    index: opts.index as IndexKind,
+    hnsw: { m: opts.hnswM as number, efConstruction: opts.hnswEfConstruction as number, ef: opts.hnswEf as number },
+    indexThreshold: opts.indexThreshold as number,
+    targetRecall: opts.targetRecall as number,
+    recallSampleRate: opts.recallSampleRate as number,
+    recallAuditsPerSecond: opts.recallAuditsPerSecond as number,
     limits,
     tracing: opts.tracing as boolean,
   });

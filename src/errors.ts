@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   payload_too_large: 413,
   batch_too_large: 413,
   k_too_large: 400,
+  ef_too_large: 400,
   dimension_too_large: 400,
   id_too_long: 400,
   metadata_too_large: 413,

@@ -1,5 +1,7 @@
 // `vecstore serve`: builds the scan pool, catalog, metrics and server from a configuration and runs until a signal.
 import os from 'node:os';
+import type { IndexKind } from './engine/engine.js';
+import type { HnswSettings } from './index/hnsw-index.js';
 import type { Limits } from './engine/limits.js';
 import type { MetricName } from './distance/metric.js';
 import { VecStoreMetrics } from './metrics/metrics.js';
@@ -37,6 +39,14 @@ export interface ServeConfig {
   parseThreads: number;
   /** Compact in the background once garbage slots pass this share of used slots (0: off). */
   autoCompactRatio: number;
+  /** Index of collections created without one (and of `default`), and its HNSW defaults. */
+  index: IndexKind;
+  hnsw: HnswSettings;
+  indexThreshold: number;
+  /** Recall planned for queries that ask for neither ef nor recall; audits: share of graph answers and rate cap. */
+  targetRecall: number;
+  recallSampleRate: number;
+  recallAuditsPerSecond: number;
   limits: Limits;
   /** `--tracing`: export OpenTelemetry traces even without an OTEL_EXPORTER_OTLP_* endpoint variable. */
   tracing?: boolean;
@@ -96,6 +106,19 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
           logger.info({ collection, removed: outcome.removedCount, freed_bytes: outcome.freedBytes }, 'automatic compaction');
         }
       },
+      index: config.index,
+      hnsw: { m: config.hnsw.m, ef_construction: config.hnsw.efConstruction, ef: config.hnsw.ef },
+      indexThreshold: config.indexThreshold,
+      recall: {
+        target: config.targetRecall,
+        sampleRate: config.recallSampleRate,
+        auditsPerSecond: config.recallAuditsPerSecond,
+        onAudit: (type, recall) => metrics?.observeRecall(type, recall),
+      },
+      indexEvents: {
+        inserted: (rows, ms) => metrics?.observeIndexInsert(rows, ms),
+        failed: (err) => logger.warn({ err: err.message }, 'a graph insert task failed; its rows will be inserted again'),
+      },
       logger,
     });
   } catch (err) {
@@ -107,8 +130,9 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
         counts: () => catalog.list().map((c) => ({ collection: c.name, ...c.engine.store.counts, dimension: c.dimension ?? 0 })),
         poolQueueDepth: () => pool.queueDepth + catalog.list().reduce((sum, c) => sum + c.engine.queriesWaiting, 0),
         poolUtilization: () => pool.utilization,
+        index: () => catalog.list().map((c) => ({ collection: c.name, indexed: c.engine.hnsw?.indexedRows ?? 0, pending: c.engine.hnsw?.pendingRows ?? 0, bytes: c.engine.hnsw?.bytes ?? 0 })),
       },
-      { wsConnectionLimit: config.limits.maxWsConnections, cacheEnabled: config.cacheSize > 0 },
+      { wsConnectionLimit: config.limits.maxWsConnections, cacheEnabled: config.cacheSize > 0, targetRecall: config.targetRecall },
     );
   }
   let recovered = false;

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VecStoreError } from '../errors.js';
 import type { MetricName } from '../distance/metric.js';
-import { VecStoreEngine, type EngineOptions } from '../engine/engine.js';
+import { VecStoreEngine, type EngineOptions, type IndexKind } from '../engine/engine.js';
+import type { HnswEvents } from '../index/hnsw-index.js';
 import { Durability, type DurabilityLogger, type FsyncPolicy } from '../engine/durability.js';
 import type { Limits } from '../engine/limits.js';
 import { DataDirLock, fsyncDir } from '../persistence/data-dir.js';
@@ -13,11 +14,11 @@ import { CatalogLayout, COLLECTION_FILE } from './catalog-layout.js';
 import { Collection } from './collection.js';
 import {
   DEFAULT_COLLECTION,
-  DEFAULT_HNSW,
   fromCollectionFile,
   sameSettings,
   validateCollectionName,
   type CollectionSettings,
+  type HnswSettings,
 } from './collection-settings.js';
 
 export interface CatalogOptions {
@@ -39,6 +40,15 @@ export interface CatalogOptions {
   autoCompactRatio?: number;
   /** Told about each automatic compaction of a collection (or its failure). */
   onAutoCompact?: (collection: string, outcome: Parameters<NonNullable<EngineOptions['onAutoCompact']>>[0]) => void;
+  /** Index of collections created without one (and of `default`), and the HNSW settings they start from. */
+  index: IndexKind;
+  hnsw: HnswSettings;
+  /** Below this many active vectors, a collection's queries scan exactly. */
+  indexThreshold?: number;
+  /** Graph build events of every collection (metrics, logs). */
+  indexEvents?: Omit<HnswEvents, 'caughtUp'>;
+  /** Recall targets and audits of every collection (see VecStoreEngine). */
+  recall?: { target: number; sampleRate: number; auditsPerSecond: number; onAudit?: (type: 'vector' | 'hybrid', recall: number) => void };
   logger: DurabilityLogger;
 }
 
@@ -226,7 +236,9 @@ export class Catalog {
   }
 
   private async openCollection(name: string, dir: string, settings: CollectionSettings): Promise<Collection> {
-    const engine = this.newEngine(name, settings);
+    let durability: Durability | undefined;
+    // A graph build that caught up with many rows no checkpoint holds writes one, so a restart loads the graph.
+    const engine = this.newEngine(name, settings, () => durability?.indexCaughtUp());
     const logger = this.options.logger;
     const tagged: DurabilityLogger = {
       info: (obj, msg) => logger.info({ collection: name, ...obj }, msg),
@@ -234,7 +246,7 @@ export class Catalog {
       error: (obj, msg) => logger.error({ collection: name, ...obj }, msg),
     };
     try {
-      const durability = await Durability.open(engine, {
+      durability = await Durability.open(engine, {
         dataDir: dir,
         fsync: this.options.fsync,
         checkpointWalBytes: this.options.checkpointWalBytes,
@@ -248,7 +260,7 @@ export class Catalog {
     }
   }
 
-  private newEngine(name: string, settings: CollectionSettings): VecStoreEngine {
+  private newEngine(name: string, settings: CollectionSettings, caughtUp?: () => void): VecStoreEngine {
     const { onAutoCompact } = this.options;
     return new VecStoreEngine({
       metric: settings.metric,
@@ -259,11 +271,24 @@ export class Catalog {
       bm25: this.options.bm25,
       autoCompactRatio: this.options.autoCompactRatio,
       onAutoCompact: onAutoCompact && ((outcome) => onAutoCompact(name, outcome)),
+      index: settings.index,
+      hnsw: { m: settings.hnsw.m, efConstruction: settings.hnsw.ef_construction, ef: settings.hnsw.ef },
+      indexThreshold: this.options.indexThreshold,
+      indexEvents: { ...this.options.indexEvents, caughtUp },
+      targetRecall: this.options.recall?.target,
+      recallSampleRate: this.options.recall?.sampleRate,
+      recallAuditsPerSecond: this.options.recall?.auditsPerSecond,
+      onRecallAudit: this.options.recall?.onAudit,
     });
   }
 
+  /** What a collection is created with when the request leaves a setting out: the server's configuration. */
+  get defaults(): CollectionSettings {
+    return { dimension: undefined, metric: this.options.metric, index: this.options.index, hnsw: { ...this.options.hnsw } };
+  }
+
   private defaultSettings(): CollectionSettings {
-    return { dimension: this.options.dimension, metric: this.options.metric, index: 'hnsw', hnsw: { ...DEFAULT_HNSW } };
+    return { ...this.defaults, dimension: this.options.dimension };
   }
 
   /** Runs `fn` after every earlier create or drop of `name` has finished. */

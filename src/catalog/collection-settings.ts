@@ -3,9 +3,10 @@
 import { VecStoreError } from '../errors.js';
 import { METRIC_NAMES, type MetricName } from '../distance/metric.js';
 import { isPlainObject } from '../engine/record-validation.js';
+import type { IndexKind } from '../engine/engine.js';
 
 /** The index a collection searches with. Exact scan is `flat`; `hnsw` is the graph index. */
-export type IndexKind = 'hnsw' | 'flat';
+export type { IndexKind };
 export const INDEX_KINDS: readonly IndexKind[] = ['hnsw', 'flat'];
 
 /** HNSW parameters (wire names): graph degree, build-time and query-time candidate list sizes. */
@@ -14,8 +15,6 @@ export interface HnswSettings {
   ef_construction: number;
   ef: number;
 }
-
-export const DEFAULT_HNSW: HnswSettings = { m: 16, ef_construction: 200, ef: 64 };
 
 /** What a collection is created with. `dimension` undefined: the first vector fixes it. */
 export interface CollectionSettings {
@@ -47,7 +46,7 @@ const HNSW_BOUNDS: Record<keyof HnswSettings, [number, number]> = { m: [2, 256],
  * Parses the body of `PUT /v1/collections/:name`; omitted fields take the defaults (`metric` the server's `--metric`).
  * Errors name the field.
  */
-export function parseCollectionSettings(body: Record<string, unknown>, defaults: { metric: MetricName }, maxDimension: number): CollectionSettings {
+export function parseCollectionSettings(body: Record<string, unknown>, defaults: Omit<CollectionSettings, 'dimension'>, maxDimension: number): CollectionSettings {
   for (const key of Object.keys(body)) {
     if (!['dimension', 'metric', 'index', 'hnsw'].includes(key)) {
       throw new VecStoreError('validation', `${key}: unknown setting (a collection takes dimension, metric, index and hnsw)`);
@@ -63,9 +62,9 @@ export function parseCollectionSettings(body: Record<string, unknown>, defaults:
   if (typeof metric !== 'string' || !(METRIC_NAMES as string[]).includes(metric)) {
     throw new VecStoreError('validation', `metric: must be one of ${METRIC_NAMES.join(', ')}`);
   }
-  const index = body.index ?? 'hnsw';
+  const index = body.index ?? defaults.index;
   if (typeof index !== 'string' || !(INDEX_KINDS as string[]).includes(index)) throw new VecStoreError('validation', `index: must be one of ${INDEX_KINDS.join(', ')}`);
-  const hnsw = { ...DEFAULT_HNSW };
+  const hnsw = { ...defaults.hnsw };
   if (body.hnsw !== undefined) {
     if (!isPlainObject(body.hnsw)) throw new VecStoreError('validation', 'hnsw: must be an object {m, ef_construction, ef}');
     for (const [key, value] of Object.entries(body.hnsw)) {
@@ -114,6 +113,9 @@ export function toCollectionFile(name: string, settings: CollectionSettings): Co
 export function fromCollectionFile(text: string): { settings: CollectionSettings; createdAt: number } {
   const parsed: unknown = JSON.parse(text);
   if (!isPlainObject(parsed) || parsed.format !== 1) throw new Error('not a format-1 collection.json');
-  const settings = parseCollectionSettings({ dimension: parsed.dimension, metric: parsed.metric, index: parsed.index, hnsw: parsed.hnsw }, { metric: 'cosine' }, Number.MAX_SAFE_INTEGER);
+  // Every field is in the file: the defaults are never used, but a setting missing from it is an error.
+  for (const field of ['metric', 'index', 'hnsw']) if (parsed[field] === undefined) throw new Error(`collection.json has no ${field}`);
+  const fallback = { metric: 'cosine' as const, index: 'hnsw' as const, hnsw: { m: 16, ef_construction: 128, ef: 64 } };
+  const settings = parseCollectionSettings({ dimension: parsed.dimension, metric: parsed.metric, index: parsed.index, hnsw: parsed.hnsw }, fallback, Number.MAX_SAFE_INTEGER);
   return { settings, createdAt: typeof parsed.created_at === 'number' ? parsed.created_at : 0 };
 }

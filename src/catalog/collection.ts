@@ -43,7 +43,7 @@ export class Collection {
 
   /** `GET /v1/collections/:name`: the settings and the fields of `/v1/stats`. */
   describe(): { name: string; index: IndexKind; hnsw: HnswSettings } & ReturnType<VecStoreEngine['stats']> {
-    return { name: this.name, index: this.settings.index, hnsw: this.settings.hnsw, ...this.engine.stats() };
+    return { name: this.name, ...this.engine.stats(), index: this.settings.index, hnsw: this.settings.hnsw };
   }
 
   /** Takes a snapshot; its `path` is relative to the server's data directory (never the server's absolute path). */

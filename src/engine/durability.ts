@@ -16,6 +16,7 @@ import {
   type CheckpointContents,
   type CheckpointManifest,
 } from '../persistence/checkpoint.js';
+import { GRAPH_FILE, readGraphFile } from '../persistence/graph-file.js';
 import { listWalFiles, replayWalFile, storageError, WriteAheadLog, type FsyncPolicy } from '../persistence/wal.js';
 import { SnapshotStore, validateSnapshotName, type SnapshotInfo } from '../persistence/snapshots.js';
 
@@ -28,6 +29,9 @@ export interface DurabilityLogger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+/** Graph rows not in any checkpoint that make a finished build write one (see indexCaughtUp). */
+const GRAPH_CHECKPOINT_ROWS = 10_000;
 
 export interface DurabilityOptions {
   dataDir: string;
@@ -90,6 +94,8 @@ export class Durability implements Journal {
   private exclusiveTail: Promise<unknown> = Promise.resolve();
   private readonly background = new Set<Promise<unknown>>();
   private autoCheckpointPending = false;
+  /** Graph rows in the last checkpoint (see indexCaughtUp). */
+  private indexedAtCheckpoint = 0;
   private repairTimer: NodeJS.Timeout | undefined;
   /** Delay between attempts to repair a log whose fsync failed (tests shorten it). */
   repairDelayMs = 2000;
@@ -259,20 +265,33 @@ export class Durability implements Journal {
       this.storageFailing = false;
       this.logger.info({}, 'write-ahead log writable again');
     }
-    if (this.wal.bytesSinceRotation >= this.checkpointWalBytes && !this.autoCheckpointPending) {
-      this.autoCheckpointPending = true;
-      // After this tick: the engine applies the mutation right after write returns, and the capture must include it.
-      setImmediate(() => {
-        this.track(
-          this.checkpoint()
-            .catch((err: Error) => this.logger.error({ err: err.message }, 'background checkpoint failed; the log is kept'))
-            .finally(() => {
-              this.autoCheckpointPending = false;
-            }),
-        );
-      });
-    }
+    if (this.wal.bytesSinceRotation >= this.checkpointWalBytes) this.checkpointInBackground();
     return durable;
+  }
+
+  /** Starts a checkpoint after this tick unless one is already on its way. */
+  private checkpointInBackground(): void {
+    if (this.autoCheckpointPending || this.closed) return;
+    this.autoCheckpointPending = true;
+    // After this tick: the engine applies the mutation right after write returns, and the capture must include it.
+    setImmediate(() => {
+      this.track(
+        this.checkpoint()
+          .catch((err: Error) => this.logger.error({ err: err.message }, 'background checkpoint failed; the log is kept'))
+          .finally(() => {
+            this.autoCheckpointPending = false;
+          }),
+      );
+    });
+  }
+
+  /**
+   * The graph index has caught up with the writes. When it holds many rows that no checkpoint has, write one: a crash
+   * or restart then loads the graph instead of rebuilding it, and replays only the log written after.
+   */
+  indexCaughtUp(): void {
+    const indexed = this.engine.hnsw?.indexedRows ?? 0;
+    if (indexed - this.indexedAtCheckpoint >= Math.max(GRAPH_CHECKPOINT_ROWS, this.indexedAtCheckpoint)) this.checkpointInBackground();
   }
 
   /**
@@ -283,7 +302,8 @@ export class Durability implements Journal {
   checkpoint(): Promise<void> {
     return this.exclusive(async () => {
       if (this.closed) return;
-      const capture = this.engine.store.capture();
+      const capture = this.engine.capture();
+      this.indexedAtCheckpoint = capture.graph?.indexedEnd ?? 0;
       const coveredSeq = this.wal.seq;
       try {
         this.wal.rotate(coveredSeq + 1);
@@ -320,7 +340,7 @@ export class Durability implements Journal {
   async createSnapshot(name: string): Promise<{ name: string; path: string }> {
     if (this.closed) throw new VecStoreError('unavailable', 'the store is shutting down');
     this.snapshots.checkFree(name);
-    const capture = this.engine.store.capture();
+    const capture = this.engine.capture();
     // The answer names the snapshot relative to the data directory: the server's own file paths are not the client's business.
     const work = this.snapshots.create(name, capture).then(
       (made) => ({ name: made.name, path: path.relative(this.dataDir, made.path) }),
@@ -364,7 +384,8 @@ export class Durability implements Journal {
       try {
         fs.rmSync(tmp, { recursive: true, force: true });
         fs.mkdirSync(tmp);
-        for (const file of Object.values(CHECKPOINT_FILES)) {
+        const graphFile = fs.existsSync(path.join(source, GRAPH_FILE)) ? [GRAPH_FILE] : [];
+        for (const file of [...Object.values(CHECKPOINT_FILES), ...graphFile]) {
           // Checkpoint and snapshot files are never modified after they are written, so sharing inodes is safe.
           try {
             fs.linkSync(path.join(source, file), path.join(tmp, file));
@@ -416,6 +437,10 @@ export class Durability implements Journal {
   /** Waits for running checkpoints and snapshots, fsyncs and closes the log, and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // A graph built since the last checkpoint is saved, so the next start loads it instead of rebuilding it.
+    if ((this.engine.hnsw?.indexedRows ?? 0) > this.indexedAtCheckpoint && this.wal.bytesSinceRotation > 0) {
+      await this.checkpoint().catch((err: Error) => this.logger.warn({ err: err.message }, 'checkpoint at shutdown failed; the log is kept'));
+    }
     await this.exclusive(async () => {});
     this.closed = true;
     if (this.repairTimer) clearTimeout(this.repairTimer);
@@ -462,5 +487,7 @@ function removeLeftovers(root: string, manifest: CheckpointManifest): void {
 function installCheckpoint(engine: VecStoreEngine, contents: CheckpointContents) {
   const stats = loadCheckpointRows(contents, engine.store);
   for (const r of contents.records) if (!r.deleted && r.text) engine.textIndex.set(r.id, r.text);
+  // The saved graph, when there is one for these rows, spares the rebuild; rows it lacks are indexed in the background.
+  engine.rowsLoaded(engine.hnsw ? readGraphFile(path.join(contents.dir, GRAPH_FILE), contents.records.length) : undefined);
   return stats;
 }

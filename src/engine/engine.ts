@@ -4,6 +4,11 @@ import { higherScoreIsBetter, normalizeInPlace, rankDistanceFn, scoreFromRankDis
 import { VectorStore, type Metadata, type RecordView, type StoredRecord, type StoreView } from '../store/vector-store.js';
 import { ScanPool } from '../search/scan-pool.js';
 import { QueryBatcher, type SearchOutcome } from '../search/query-batcher.js';
+import { FlatIndex } from '../index/flat-index.js';
+import { DEFAULT_HNSW, HnswIndex, type HnswEvents, type HnswSettings, type LoadedGraph } from '../index/hnsw-index.js';
+import type { SearchPath, VectorIndex } from '../index/vector-index.js';
+import { RecallMonitor } from './recall-monitor.js';
+import type { CheckpointCapture } from '../persistence/checkpoint.js';
 import type { WorkerMetricsDelta } from '../search/messages.js';
 import { fuseCandidates, type FusionMethod } from '../search/fusion.js';
 import { compileFilter, type FilterPredicate } from './filter.js';
@@ -43,7 +48,45 @@ export interface EngineOptions {
   autoCompactRatio?: number;
   /** Told about each automatic compaction (or its failure). */
   onAutoCompact?: AutoCompactorOptions['onCompacted'];
+  /** `hnsw` (default): a graph index answers queries once the store is big enough; `flat`: every query scans exactly. */
+  index?: IndexKind;
+  hnsw?: HnswSettings;
+  /** Below this many active vectors, queries scan exactly (default 10,000). */
+  indexThreshold?: number;
+  /** Graph build events (metrics). */
+  indexEvents?: HnswEvents;
+  /** Recall a query gets when it asks for neither `ef` nor `recall` (default 0.99). */
+  targetRecall?: number;
+  /** Share of graph answers re-run exactly to measure their recall (default 0.01; 0 turns audits off). */
+  recallSampleRate?: number;
+  /** Most recall audits started per second (default 5). */
+  recallAuditsPerSecond?: number;
+  /** Receives each audit's measured recall@k. */
+  onRecallAudit?: (type: 'vector' | 'hybrid', recall: number) => void;
 }
+
+export type IndexKind = 'hnsw' | 'flat';
+
+export const DEFAULT_INDEX_THRESHOLD = 10_000;
+
+/** Sources for the pool's fair queue, unique in the process: each store's queries and its graph building take turns. */
+let nextSource = 1;
+
+/**
+ * Below this share of active rows passing a filter, a filtered query scans the matching rows exactly instead of walking
+ * the graph: a walk through a graph where few nodes qualify visits most of it anyway, and loses recall doing so.
+ */
+export const FILTER_GRAPH_MIN_SELECTIVITY = 0.1;
+
+/** How a query wants its vector side searched: a breadth for the graph, a recall target, or exact. */
+export interface SearchOptions {
+  ef?: number;
+  /** Recall target in (0, 1]; 1 means exact. */
+  recall?: number;
+  exact?: boolean;
+}
+
+export const DEFAULT_TARGET_RECALL = 0.99;
 
 /** One result of a query. */
 export interface QueryHit {
@@ -60,10 +103,22 @@ export interface QueryAnswer {
    * `pruned_fraction`: the share of the filtered candidates the scan skipped because their sketch bound proved they
    * could not make the top k (their exact distance was never computed; the answer is exact all the same).
    */
-  stats: { total_candidates: number; filtered_count: number; pruned_fraction: number; duration_ms: number };
+  stats: {
+    total_candidates: number;
+    filtered_count: number;
+    pruned_fraction: number;
+    duration_ms: number;
+    /** Which path answered: the graph (with the rows not yet in it scanned exactly) or an exact scan. */
+    index: SearchPath;
+    /** Search breadth used (graph path only). */
+    ef?: number;
+    /** The recall this path is expected to give (1 for exact; null before the store has measured its graph). */
+    expected_recall: number | null;
+    distance_computations: number;
+  };
 }
 
-export interface VectorQuery {
+export interface VectorQuery extends SearchOptions {
   vector: Float32Array;
   k: number;
   filter?: string;
@@ -117,6 +172,13 @@ export class VecStoreEngine {
   private readonly pool: ScanPool;
   private readonly ownsPool: boolean;
   private readonly batcher: QueryBatcher;
+  private readonly flat: FlatIndex;
+  /** The graph index, when the store is configured for one. */
+  readonly hnsw: HnswIndex | undefined;
+  readonly indexThreshold: number;
+  readonly targetRecall: number;
+  /** Calibrates breadth → recall and audits graph answers (graph stores only). */
+  readonly recall: RecallMonitor | undefined;
   private readonly cache: QueryCache<QueryAnswer>;
   private journal: Journal = NO_JOURNAL;
   private readonly idOrder: IdOrder;
@@ -132,12 +194,49 @@ export class VecStoreEngine {
     this.cache = new QueryCache(options.cacheSize ?? 10_000);
     this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new ScanPool({ threads: options.threads ?? 1, onWorkerMetrics: options.onWorkerMetrics, env: options.workerEnv });
-    this.batcher = new QueryBatcher(this.pool, {
+    // The pool's fair queue takes turns between sources: this store's queries, and its graph building, are two.
+    const querySource = nextSource++;
+    const buildSource = nextSource++;
+    this.flat = new FlatIndex(this.pool, querySource, {
       metric: options.metric,
-      dimension: () => this.store.dimension,
-      layout: () => this.store.layout(),
       sketchQuery: (query, out, offset) => this.store.sketchQuery(query, out, offset),
       sketchWidth: () => this.store.sketchWidth,
+    });
+    this.indexThreshold = options.indexThreshold ?? DEFAULT_INDEX_THRESHOLD;
+    this.targetRecall = options.targetRecall ?? DEFAULT_TARGET_RECALL;
+    const graph = (options.index ?? 'hnsw') === 'hnsw';
+    this.recall = graph
+      ? new RecallMonitor({
+          search: async ({ query, k, filter, ef, exact }) => {
+            const view = this.store.openView();
+            try {
+              return await this.batcher.search({ query, k, filter, ef, horizon: view.horizon, index: exact ? this.flat : this.hnsw! });
+            } finally {
+              this.store.closeView(view);
+            }
+          },
+          sampleRows: (count) => this.sampleRows(count),
+          indexedRows: () => this.hnsw?.indexedRows ?? 0,
+          sampleRate: options.recallSampleRate ?? 0.01,
+          maxAuditsPerSecond: options.recallAuditsPerSecond ?? 5,
+          onAudit: options.onRecallAudit,
+          onError: (err) => options.indexEvents?.failed?.(err),
+        })
+      : undefined;
+    const events: HnswEvents = {
+      ...options.indexEvents,
+      caughtUp: () => {
+        options.indexEvents?.caughtUp?.();
+        // A store under the index threshold never walks its graph: nothing to calibrate yet.
+        if (this.store.counts.active >= this.indexThreshold) this.recall?.indexCaughtUp();
+      },
+    };
+    this.hnsw = graph
+      ? new HnswIndex(this.pool, { querySource, buildSource, metric: options.metric, settings: options.hnsw ?? DEFAULT_HNSW, slotsUsed: () => this.store.slotCount, events })
+      : undefined;
+    this.batcher = new QueryBatcher({
+      dimension: () => this.store.dimension,
+      layout: () => this.store.layout(),
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
     });
     this.idOrder = new IdOrder(this.store);
@@ -149,9 +248,29 @@ export class VecStoreEngine {
       onCompacted: options.onAutoCompact,
     });
     this.store.listener = {
-      created: (segments) => this.pool.announce(segments),
-      replaced: (previous) => this.batcher.whenLayoutIdle(previous.version, () => this.pool.drop(previous.segmentIds)),
+      created: (segments) => {
+        this.pool.announce(segments);
+        this.hnsw?.segmentsCreated(this.store.layout().version, segments);
+      },
+      replaced: (previous) => {
+        const current = this.store.layout();
+        this.hnsw?.layoutReplaced(current.version, current.rowsPerSegment);
+        this.batcher.whenLayoutIdle(previous.version, () => {
+          this.pool.drop(previous.segmentIds);
+          this.hnsw?.dropLayout(previous.version);
+        });
+      },
     };
+  }
+
+  get indexKind(): IndexKind {
+    return this.hnsw ? 'hnsw' : 'flat';
+  }
+
+  /** After a bulk load (recovery, restore): adopt the graph saved with the rows, then index whatever it lacks. */
+  rowsLoaded(graph: LoadedGraph | undefined): void {
+    if (graph) this.hnsw?.adopt(graph);
+    this.hnsw?.rowsWritten();
   }
 
   /** Makes every later mutation go through this journal before it is applied and acknowledged. */
@@ -295,6 +414,7 @@ export class VecStoreEngine {
           this.textIndex.set(r.id, r.text ?? '');
           return outcome;
         });
+        this.hnsw?.rowsWritten();
         return { outcomes };
       }
       case 'delete':
@@ -329,9 +449,9 @@ export class VecStoreEngine {
 
   /** Exact k-NN, optionally filtered. `cached` tells whether the answer came from the query cache. */
   query(q: VectorQuery): Promise<QueryAnswer & { cached: boolean }> {
-    return this.answer(q.vector, ['vector', q.k, q.filter ?? null, q.includeVectors === true], async (query) => {
+    return this.answer(q.vector, ['vector', q.k, q.filter ?? null, q.includeVectors === true, q.ef ?? null, q.recall ?? null, q.exact === true], async (query) => {
       const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
-      const outcome = await this.search(query, q.k, filter);
+      const outcome = await this.search(query, q.k, filter, q, 'vector');
       const results = outcome.hits.map(({ record, distance }) => this.hit(record, scoreFromRankDistance(this.metric, distance), q.includeVectors));
       return { results, scan: outcome };
     });
@@ -342,12 +462,12 @@ export class VecStoreEngine {
    * fused linearly (`alpha·vector + (1 − alpha)·text` after per-query min-max normalisation) or by reciprocal rank.
    */
   hybridQuery(q: HybridQuery): Promise<QueryAnswer & { cached: boolean }> {
-    const keyParts = ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true];
+    const keyParts = ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true, q.ef ?? null, q.recall ?? null, q.exact === true];
     return this.answer(q.vector, keyParts, async (query) => {
       const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
       // Wider than k on each side so that fusion can promote a document that neither side ranks in its own top k.
       const candidateK = Math.min(this.limits.maxK, Math.max(q.k * 4, 50));
-      const scanning = this.search(query, candidateK, filter);
+      const scanning = this.search(query, candidateK, filter, q, 'hybrid');
       const live = (id: string): StoredRecord | undefined => {
         const record = this.store.getRecord(id);
         return record === undefined || record.deleted ? undefined : record;
@@ -395,7 +515,7 @@ export class VecStoreEngine {
   private async answer(
     vector: Float32Array,
     keyParts: unknown[],
-    compute: (query: Float32Array) => Promise<{ results: QueryHit[]; scan: { candidates: number; pruned: number } }>,
+    compute: (query: Float32Array) => Promise<{ results: QueryHit[]; scan: { candidates: number; pruned: number; distanceCount: number; path: SearchPath; ef?: number; expectedRecall: number | null } }>,
   ): Promise<QueryAnswer & { cached: boolean }> {
     const started = performance.now();
     const query = this.prepareQueryVector(vector);
@@ -409,8 +529,12 @@ export class VecStoreEngine {
       stats: {
         total_candidates: this.store.counts.active,
         filtered_count: scan.candidates,
-        pruned_fraction: fraction(scan.pruned, scan.candidates),
+        pruned_fraction: scan.path === 'exact' ? fraction(scan.pruned, scan.candidates) : 0,
         duration_ms: elapsedMs(started),
+        index: scan.path,
+        ...(scan.path === 'hnsw' ? { ef: scan.ef } : {}),
+        expected_recall: scan.path === 'exact' ? 1 : scan.expectedRecall,
+        distance_computations: scan.distanceCount,
       },
     };
     this.cache.set(generation, key, answer);
@@ -418,29 +542,92 @@ export class VecStoreEngine {
   }
 
   /**
-   * Runs a scan over a store view and resolves its slots to the record versions that view sees (so a record updated
-   * while the scan runs is found in its old version). Reruns if compaction swapped the layout underneath it: slots (and
-   * a filter bitmap built over slots) mean nothing in another layout.
+   * Plans and runs the vector side of a query over a store view, and resolves its slots to the record versions that view
+   * sees (so a record updated while the search runs is found in its old version). Reruns if compaction swapped the
+   * layout underneath it: slots (and a filter bitmap built over slots) mean nothing in another layout.
    */
-  private async search(query: Float32Array, k: number, filter: FilterPredicate | undefined) {
+  private async search(query: Float32Array, k: number, filter: FilterPredicate | undefined, options: SearchOptions, type: 'vector' | 'hybrid') {
+    this.recall?.noteQuery(query);
     for (;;) {
       const view = this.store.openView();
       try {
-        const bitmap = filter ? await evaluateFilterBitmap(this.store, view, filter, this.limits.maxFilterMs) : undefined;
-        if (filter && !bitmap) continue;
-        const outcome: SearchOutcome = await this.batcher.search({ query, k, filter: bitmap, horizon: view.horizon });
+        const filtered = filter ? await evaluateFilterBitmap(this.store, view, filter, this.limits.maxFilterMs) : undefined;
+        if (filter && !filtered) continue;
+        const bitmap = filtered?.buffer;
+        const plan = this.plan(k, filtered?.matches, options);
+        let outcome: SearchOutcome = await this.batcher.search({ query, k, filter: bitmap, horizon: view.horizon, ef: plan.ef, index: plan.index });
+        // A graph walk can come back short (a filter few rows pass, many deleted rows): the exact scan never does.
+        if (outcome.path === 'hnsw' && outcome.slots.length < k && (filtered?.matches ?? this.store.counts.active) > outcome.slots.length) {
+          const exact = await this.batcher.search({ query, k, filter: bitmap, horizon: view.horizon, index: this.flat });
+          outcome = { ...exact, distanceCount: exact.distanceCount + outcome.distanceCount };
+        }
         if (outcome.layoutVersion !== view.layoutVersion || outcome.layoutVersion !== this.store.layout().version) continue;
+        if (outcome.path === 'hnsw') this.recall?.maybeAudit(type, query, k, bitmap, outcome);
         const hits: Array<{ record: StoredRecord; distance: number }> = [];
         outcome.slots.forEach((slot, i) => {
           const record = this.store.versionAtSlot(slot, view);
           // A record deleted while the scan ran is left out; one updated meanwhile comes back as the version scanned.
           if (record) hits.push({ record, distance: outcome.distances[i] });
         });
-        return { hits, candidates: outcome.candidates, pruned: outcome.pruned, matches: this.bitmapMatcher(view, bitmap, filter) };
+        const candidates = outcome.path === 'exact' ? outcome.candidates : (filtered?.matches ?? this.store.counts.active);
+        return {
+          hits,
+          candidates,
+          pruned: outcome.pruned,
+          distanceCount: outcome.distanceCount,
+          path: outcome.path,
+          ef: plan.ef,
+          expectedRecall: plan.expected ?? null,
+          matches: this.bitmapMatcher(view, bitmap, filter),
+        };
       } finally {
         this.store.closeView(view);
       }
     }
+  }
+
+  /**
+   * Chooses the index for a query: exact when asked, without a graph, on a store under the index threshold, or when a
+   * filter keeps too few rows for a graph walk; otherwise the graph, at the query's breadth or the one its recall target
+   * (or the server's) needs on this store, widened by how few rows the filter keeps (a walk must look at about
+   * ef / selectivity nodes to find ef that pass).
+   */
+  private plan(k: number, filterMatches: number | undefined, options: SearchOptions): { index: VectorIndex; ef?: number; expected?: number } {
+    const active = this.store.counts.active;
+    if (options.exact || !this.hnsw || !this.recall || active < this.indexThreshold) return { index: this.flat };
+    let ef: number;
+    let expected: number | undefined;
+    if (options.ef !== undefined) {
+      ef = options.ef;
+      expected = this.recall.expectedAt(ef);
+    } else {
+      // A recall target (the query's or the server's) becomes the smallest breadth measured to reach it on this store.
+      const target = this.recall.plan(options.recall ?? this.targetRecall);
+      if (target.exact) return { index: this.flat };
+      ef = target.ef ?? this.hnsw.settings.ef;
+      expected = target.expected;
+    }
+    ef = Math.max(k, ef);
+    if (filterMatches !== undefined) {
+      if (filterMatches < FILTER_GRAPH_MIN_SELECTIVITY * active) return { index: this.flat };
+      ef = Math.min(this.limits.maxEf, Math.ceil((ef * active) / Math.max(1, filterMatches)));
+    }
+    return { index: this.hnsw, ef, expected };
+  }
+
+  /** Up to `count` live rows of the graph, picked at random, for calibrating recall (vectors copied). */
+  private sampleRows(count: number): Array<{ slot: number; vector: Float32Array }> {
+    const end = this.hnsw?.indexedRows ?? 0;
+    const out: Array<{ slot: number; vector: Float32Array }> = [];
+    const seen = new Set<number>();
+    for (let tries = 0; out.length < count && tries < count * 20 && end > 0; tries++) {
+      const slot = Math.floor(Math.random() * end);
+      if (seen.has(slot)) continue;
+      seen.add(slot);
+      const record = this.store.recordAtSlot(slot);
+      if (record && !record.deleted) out.push({ slot, vector: Float32Array.from(this.store.vectorAt(slot)) });
+    }
+    return out;
   }
 
   /**
@@ -519,17 +706,42 @@ export class VecStoreEngine {
       slots_used: this.store.slotCount,
       text_documents: this.textIndex.size,
       workers: this.pool.threads,
+      index: this.indexKind,
+      indexed_vectors: this.hnsw?.indexedRows ?? 0,
+      pending_vectors: this.hnsw?.pendingRows ?? 0,
+      index_bytes: this.hnsw?.bytes ?? 0,
+      index_threshold: this.indexThreshold,
+      ...(this.hnsw ? { hnsw: { m: this.hnsw.settings.m, ef_construction: this.hnsw.settings.efConstruction, ef: this.hnsw.settings.ef } } : {}),
+      target_recall: this.targetRecall,
+      recall_estimate: this.recall?.estimate() ?? { value: null, audits: 0 },
+      recall_table: this.recall?.table?.points ?? [],
     };
   }
 
+  /** The store and its graph at this instant, for a checkpoint or snapshot (taken synchronously). */
+  capture(): CheckpointCapture {
+    return { ...this.store.capture(), graph: this.hnsw?.capture() };
+  }
+
+  /** Resolves once every row written so far is in the graph (benchmarks and tests). */
+  whenIndexed(): Promise<void> {
+    return this.hnsw?.whenBuilt() ?? Promise.resolve();
+  }
+
   /**
-   * Closes the engine's own pool, or, on a shared pool, makes the workers forget this engine's segments once no scan
-   * of them is running (as compaction does with the segments it replaces).
+   * Stops graph building, then closes the engine's own pool, or, on a shared pool, makes the workers forget this
+   * engine's vector and graph segments once no search of them is running (as compaction does with what it replaces).
    */
   async close(): Promise<void> {
+    await this.recall?.close();
+    await this.hnsw?.close();
     if (this.ownsPool) return this.pool.close();
     const ids = this.store.segmentDescriptors().map((s) => s.id);
-    this.batcher.whenLayoutIdle(this.store.layout().version, () => this.pool.drop(ids));
+    const version = this.store.layout().version;
+    this.batcher.whenLayoutIdle(version, () => {
+      this.pool.drop(ids);
+      this.hnsw?.dropAll();
+    });
   }
 }
 

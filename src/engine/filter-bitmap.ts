@@ -10,7 +10,7 @@ import type { FilterPredicate } from './filter.js';
 export const FILTER_SLICE_MS = 5;
 
 /**
- * Builds the bitmap (bit set = the record at that slot matches) for the slots `view` sees, over the record versions it
+ * Builds the bitmap (bit set = the record at that slot matches) and counts the matches, for the slots `view` sees, over the record versions it
  * sees (see `VectorStore.openView`). Returns undefined when compaction replaced the layout meanwhile (the caller reruns
  * on the new one). Throws `filter_too_costly` once the slices together have taken more than `budgetMs` of front-thread
  * time: time spent waiting between slices is not counted, so concurrent queries do not eat each other's budgets.
@@ -20,12 +20,14 @@ export async function evaluateFilterBitmap(
   view: StoreView,
   filter: FilterPredicate,
   budgetMs: number,
-): Promise<SharedArrayBuffer | undefined> {
+): Promise<{ buffer: SharedArrayBuffer; matches: number } | undefined> {
   const words = Math.ceil(Math.max(1, view.horizon) / 32);
   const buffer = new SharedArrayBuffer(words * 4);
   const bits = new Int32Array(buffer);
   let spent = 0;
   let slot = 0;
+  // Rows that pass: the planner compares them with the active rows to choose between a graph walk and a scan.
+  let matches = 0;
   // Records between clock reads: doubled while records are cheap (reading the clock per record would cost more than
   // a small filter does), back to 1 as soon as they are not (a record with large metadata can take milliseconds).
   let stride = 1;
@@ -36,14 +38,17 @@ export async function evaluateFilterBitmap(
       const end = Math.min(view.horizon, slot + stride);
       for (; slot < end; slot++) {
         const record = store.versionAtSlot(slot, view);
-        if (record && filter(record.metadata)) bits[slot >>> 5] |= 1 << (slot & 31);
+        if (record && filter(record.metadata)) {
+          bits[slot >>> 5] |= 1 << (slot & 31);
+          matches++;
+        }
       }
       const now = performance.now();
       stride = now - last < 0.05 ? Math.min(stride * 2, 64) : 1;
       last = now;
     }
     spent += last - started;
-    if (slot >= view.horizon) return buffer;
+    if (slot >= view.horizon) return { buffer, matches };
     if (spent > budgetMs) {
       throw new VecStoreError(
         'filter_too_costly',

@@ -8,6 +8,8 @@ export interface Limits {
   maxBatchRecords: number;
   /** Largest `limit`/`k` of a query (400 k_too_large). */
   maxK: number;
+  /** Largest search breadth `ef` of a query (400 ef_too_large). */
+  maxEf: number;
   /** Largest vector dimension a store may be created with (400 dimension_too_large). */
   maxDimension: number;
   /** Longest id, in characters (400 id_too_long). */
@@ -47,6 +49,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 64 * 1024 * 1024,
   maxBatchRecords: 10_000,
   maxK: 10_000,
+  maxEf: 10_000,
   maxDimension: 65_536,
   maxIdLength: 512,
   maxMetadataBytes: 64 * 1024,

@@ -4,6 +4,8 @@ import { RequestMetrics } from './request-metrics.js';
 
 /** Request latency buckets, 1 ms to 10 s. */
 export const REQUEST_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Recall buckets, dense near 1 where targets sit. */
+export const RECALL_BUCKETS = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1];
 /** Results-per-query buckets. */
 export const QUERY_RESULT_BUCKETS = [0, 1, 5, 10, 20, 50, 100, 250, 500, 1000, 10000];
 
@@ -24,6 +26,16 @@ export interface GaugeSource {
   counts(): CollectionCounts[];
   poolQueueDepth(): number;
   poolUtilization(): number;
+  /** Per collection, its vector index: rows in the graph, rows waiting to be inserted, graph bytes (all 0 for flat). */
+  index(): CollectionIndex[];
+}
+
+/** One collection's graph index, as the per-collection index gauges show it. */
+export interface CollectionIndex {
+  collection: string;
+  indexed: number;
+  pending: number;
+  bytes: number;
 }
 
 /** The front thread's registry plus the running totals of every worker's metrics. */
@@ -32,6 +44,11 @@ export class VecStoreMetrics {
   private readonly requests: RequestMetrics;
   private readonly queries: Counter<'type'>;
   private readonly queryResults: Histogram<'type'>;
+  private readonly queryPaths: Counter<'path'>;
+  private readonly indexInserts: Counter;
+  private readonly indexBuildSeconds: Counter;
+  private readonly recall: Histogram<'type'>;
+  private readonly recallAudits: Counter;
   readonly upserts: Counter<'batch'>;
   readonly deletes: Counter<'type'>;
   readonly errors: Counter<'error_type'>;
@@ -42,7 +59,7 @@ export class VecStoreMetrics {
   private workerTotals: object[] = [];
   private pendingDeltas: object[][] = [];
 
-  constructor(source: GaugeSource, options: { wsConnectionLimit: number; cacheEnabled: boolean }) {
+  constructor(source: GaugeSource, options: { wsConnectionLimit: number; cacheEnabled: boolean; targetRecall?: number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     // These three default gauges end in _total, which Prometheus reserves for counters (promtool flags them); the same
@@ -53,26 +70,38 @@ export class VecStoreMetrics {
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
     // One series per collection; reset first so that a dropped collection's series disappears.
-    const perCollection = (name: string, help: string, field: 'total' | 'active' | 'deleted' | 'dimension') =>
+    const perCollection = <T extends { collection: string }>(name: string, help: string, read: () => T[], field: keyof T) =>
       new Gauge({
         name, help, labelNames: ['collection'], registers,
         collect() {
           this.reset();
-          for (const c of source.counts()) this.set({ collection: c.collection }, c[field]);
+          for (const c of read()) this.set({ collection: c.collection }, c[field] as number);
         },
       });
-    perCollection('vecstore_vectors_total', 'Vectors stored, active + soft-deleted, per collection', 'total');
-    perCollection('vecstore_vectors_active', 'Active (searchable) vectors per collection', 'active');
-    perCollection('vecstore_vectors_deleted', 'Soft-deleted vectors per collection', 'deleted');
-    perCollection('vecstore_dimension', 'Vector dimension per collection (0 until the first vector fixes it)', 'dimension');
+    const counts = () => source.counts();
+    const index = () => source.index();
+    perCollection('vecstore_vectors_total', 'Vectors stored, active + soft-deleted, per collection', counts, 'total');
+    perCollection('vecstore_vectors_active', 'Active (searchable) vectors per collection', counts, 'active');
+    perCollection('vecstore_vectors_deleted', 'Soft-deleted vectors per collection', counts, 'deleted');
+    perCollection('vecstore_dimension', 'Vector dimension per collection (0 until the first vector fixes it)', counts, 'dimension');
     gauge('vecstore_pool_queue_depth', 'Scan tasks and queries waiting for a worker', () => source.poolQueueDepth());
     gauge('vecstore_pool_utilization', 'Fraction of scan workers busy, 0 to 1', () => source.poolUtilization());
+    perCollection('vecstore_index_vectors', 'Vectors reachable through the HNSW graph, per collection', index, 'indexed');
+    perCollection('vecstore_index_pending_vectors', 'Vectors written but not yet in the HNSW graph (found by exact scans meanwhile), per collection', index, 'pending');
+    perCollection('vecstore_index_bytes', 'Shared memory held by the HNSW graph, per collection', index, 'bytes');
     const wsLimit = new Gauge({ name: 'vecstore_websocket_connections_limit', help: 'Configured maximum of open WebSocket connections', registers });
     wsLimit.set(options.wsConnectionLimit);
     this.wsConnections = new Gauge({ name: 'vecstore_websocket_connections', help: 'Open WebSocket connections', registers });
     this.requests = new RequestMetrics(this.registry, REQUEST_DURATION_BUCKETS);
     this.queries = new Counter({ name: 'vecstore_queries_total', help: 'Queries by type (HTTP and WebSocket)', labelNames: ['type'], registers });
     this.queryResults = new Histogram({ name: 'vecstore_query_results', help: 'Results returned per query', labelNames: ['type'], buckets: QUERY_RESULT_BUCKETS, registers });
+    this.queryPaths = new Counter({ name: 'vecstore_query_paths_total', help: 'Queries by the path that answered their vector side: hnsw or exact', labelNames: ['path'], registers });
+    this.indexInserts = new Counter({ name: 'vecstore_index_inserts_total', help: 'Vectors inserted into the HNSW graph', registers });
+    this.indexBuildSeconds = new Counter({ name: 'vecstore_index_build_seconds_total', help: 'Worker time spent inserting into the HNSW graph', registers });
+    this.recall = new Histogram({ name: 'vecstore_index_recall', help: 'Measured recall@k of audited graph answers (re-run exactly in the background)', labelNames: ['type'], buckets: RECALL_BUCKETS, registers });
+    this.recallAudits = new Counter({ name: 'vecstore_index_recall_audits_total', help: 'Graph answers re-run exactly to measure their recall', registers });
+    const target = new Gauge({ name: 'vecstore_index_recall_target', help: 'Recall that queries asking for neither ef nor recall are planned for (--target-recall)', registers });
+    target.set(options.targetRecall ?? 0.99);
     this.upserts = new Counter({ name: 'vecstore_upserts_total', help: 'Upsert operations: single or batch', labelNames: ['batch'], registers });
     this.deletes = new Counter({ name: 'vecstore_deletes_total', help: 'Deletes performed: hard or soft', labelNames: ['type'], registers });
     this.errors = new Counter({ name: 'vecstore_errors_total', help: 'Errors answered, by stable error type', labelNames: ['error_type'], registers });
@@ -88,15 +117,29 @@ export class VecStoreMetrics {
       this.cacheHits?.inc({ type }, 0);
       this.cacheMisses?.inc({ type }, 0);
     }
+    for (const path of ['hnsw', 'exact']) this.queryPaths.inc({ path }, 0);
     for (const batch of ['single', 'batch']) this.upserts.inc({ batch }, 0);
     for (const type of ['hard', 'soft']) this.deletes.inc({ type }, 0);
   }
 
-  /** Counts one answered query (HTTP or WebSocket): its type, how many results, and whether the cache answered it. */
-  observeQuery(type: 'vector' | 'hybrid', results: number, cached: boolean): void {
+  /** Counts one answered query (HTTP or WebSocket): its type, path, how many results, and whether the cache answered it. */
+  observeQuery(type: 'vector' | 'hybrid', results: number, cached: boolean, path: 'hnsw' | 'exact'): void {
     this.queries.inc({ type });
+    this.queryPaths.inc({ path });
     this.queryResults.observe({ type }, results);
     (cached ? this.cacheHits : this.cacheMisses)?.inc({ type });
+  }
+
+  /** Records one recall audit. */
+  observeRecall(type: 'vector' | 'hybrid', recall: number): void {
+    this.recall.observe({ type }, recall);
+    this.recallAudits.inc();
+  }
+
+  /** Counts rows inserted into the graph by one insert task and the worker time it took. */
+  observeIndexInsert(rows: number, ms: number): void {
+    this.indexInserts.inc(rows);
+    this.indexBuildSeconds.inc(ms / 1000);
   }
 
   /** Counts one answered request and its latency; a sampled request's trace id becomes an exemplar. */

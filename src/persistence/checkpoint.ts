@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { MetricName } from '../distance/metric.js';
 import type { Metadata, StoreCapture, StoredRecord, VectorStore } from '../store/vector-store.js';
+import type { GraphCapture } from '../index/hnsw-index.js';
 import { dataDirLayout, fsyncDir, writeFileAtomic } from './data-dir.js';
+import { GRAPH_FILE, writeGraphFile } from './graph-file.js';
+
+/** What a checkpoint or snapshot holds: the store at one instant and, with an HNSW index, its graph. */
+export type CheckpointCapture = StoreCapture & { graph?: GraphCapture };
 
 /** The manifest (`CURRENT`): the live checkpoint directory and the last log sequence folded into it. */
 export interface CheckpointManifest {
@@ -66,7 +71,7 @@ export function checkpointDirName(seq: number): string {
  * rows in slot order, the records file, then meta.json; every file and the directory are fsynced. Yields to the event
  * loop between chunks so that writes and queries keep being served.
  */
-export async function writeCheckpointDir(dir: string, capture: StoreCapture): Promise<{ bytes: number; meta: CheckpointMeta }> {
+export async function writeCheckpointDir(dir: string, capture: CheckpointCapture): Promise<{ bytes: number; meta: CheckpointMeta }> {
   await fs.promises.mkdir(dir, { recursive: false });
   const dim = capture.dimension ?? 0;
   const rowBytes = dim * 4;
@@ -119,6 +124,11 @@ export async function writeCheckpointDir(dir: string, capture: StoreCapture): Pr
     await recordsFile.sync();
   } finally {
     await recordsFile.close();
+  }
+
+  if (capture.graph) {
+    // The graph goes in before meta.json, which marks the directory complete.
+    bytes += await writeGraphFile(path.join(dir, GRAPH_FILE), capture.graph, Int32Array.from(capture.records, (r) => r.slot));
   }
 
   const meta: CheckpointMeta = {

@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VecStoreError } from '../errors.js';
-import type { StoreCapture } from '../store/vector-store.js';
-import { CHECKPOINT_FILES, directoryBytes, readCheckpointMeta, writeCheckpointDir } from './checkpoint.js';
+import { CHECKPOINT_FILES, directoryBytes, readCheckpointMeta, writeCheckpointDir, type CheckpointCapture } from './checkpoint.js';
 import { fsyncDir } from './data-dir.js';
 
 /** One entry of `GET /v1/snapshots`. */
@@ -63,7 +62,7 @@ export class SnapshotStore {
    * Writes a capture (taken by the caller at one instant) as snapshot `name`: to a hidden temporary directory, fsynced,
    * then renamed into place, so a listed snapshot is always complete.
    */
-  async create(name: string, capture: StoreCapture): Promise<{ name: string; path: string }> {
+  async create(name: string, capture: CheckpointCapture): Promise<{ name: string; path: string }> {
     this.checkFree(name);
     this.inProgress.add(name);
     const tmp = path.join(this.dir, `.tmp-${name}-${process.pid}-${++this.tmpCounter}`);

@@ -1,6 +1,7 @@
 // Every message that crosses the thread boundary between the front thread and the scan workers: plain data and SABs only.
 import type { MetricName } from '../distance/metric.js';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
+import type { GraphSegmentDescriptor } from '../index/graph-layout.js';
 
 /**
  * What a pool hands its workers at start (Piscina `workerData`): the names of that pool's own channels. Names are
@@ -13,10 +14,12 @@ export interface ScanWorkerData {
   metricsChannel?: string;
 }
 
-/** Broadcast by the front thread: new segments to map, or old segments (after compaction) to forget. */
+/** Broadcast by the front thread: new vector or graph segments to map, or old ones (after compaction) to forget. */
 export type SegmentBroadcast =
   | { type: 'segments'; segments: SegmentDescriptor[] }
-  | { type: 'drop'; ids: number[] };
+  | { type: 'graph-segments'; segments: GraphSegmentDescriptor[] }
+  | { type: 'drop'; ids: number[] }
+  | { type: 'drop-graph'; ids: number[] };
 
 /** A worker's metric delta: what it counted since its previous report (prom-client JSON after a reset). */
 export interface WorkerMetricsReport {
@@ -38,8 +41,12 @@ export interface ShardRange {
   baseSlot: number;
 }
 
+/** Every task the workers run, told apart by `kind`. */
+export type WorkerTask = ScanTask | GraphSearchTask | GraphInsertTask;
+
 /** One scan task: a shard (a list of ranges) scanned once for every query of a batch. */
 export interface ScanTask {
+  kind: 'scan';
   metric: MetricName;
   dim: number;
   k: number;
@@ -72,6 +79,57 @@ export interface ScanTask {
   fault?: 'throw' | 'exit';
 }
 
+/** Which graph a graph task walks: the layout's vector segments and graph segments by segment number, and the header. */
+export interface GraphRef {
+  header: SharedArrayBuffer;
+  m: number;
+  rowsPerSegment: number;
+  segmentIds: number[];
+  graphSegmentIds: number[];
+}
+
+/**
+ * Graph search for some queries of a batch: each query walks the graph (results limited to live, allowed slots below
+ * `indexedEnd`) and the rows not yet in the graph (`tail`, slots from `indexedEnd` on) are scanned exactly and merged,
+ * so a row is searchable as soon as it is written.
+ */
+export interface GraphSearchTask {
+  kind: 'graph-search';
+  metric: MetricName;
+  dim: number;
+  k: number;
+  queries: Float32Array;
+  queryCount: number;
+  queryK: Int32Array;
+  /** Per query: search breadth (≥ its k). */
+  queryEf: Int32Array;
+  /** Per query: the horizon of its store view (as in ScanTask). */
+  queryHorizon: Int32Array;
+  filterIndex: Int32Array;
+  filters: SharedArrayBuffer[];
+  graph: GraphRef;
+  indexedEnd: number;
+  tail: ShardRange[];
+  fault?: 'throw' | 'exit';
+}
+
+/** Inserts the rows at slots [from, to) into the graph. */
+export interface GraphInsertTask {
+  kind: 'graph-insert';
+  metric: MetricName;
+  graph: GraphRef;
+  from: number;
+  to: number;
+  efConstruction: number;
+  seed: number;
+}
+
+export interface GraphInsertResult {
+  inserted: number;
+  distances: number;
+  ms: number;
+}
+
 /** Metric deltas a worker has accumulated since its last report (prom-client `getMetricsAsJSON` after a reset). */
 export type WorkerMetricsDelta = unknown[];
 
@@ -84,6 +142,8 @@ export interface ScanResult {
   candidates: Int32Array;
   /** Per query: candidates skipped because their sketch bound ruled them out (no distance computed). */
   pruned: Int32Array;
+  /** Per query: distances computed (graph searches: the walk plus the tail scan). */
+  distanceCounts: Int32Array;
   /** How the task went, measured in the worker (trace spans show it per worker). */
   timing?: ScanTiming;
 }

@@ -1,11 +1,12 @@
-// The Piscina pool of scan workers, shared by every store of a process: announces segments to its workers once, runs
-// scan tasks, reports worker metric deltas. Its channels carry names unique to the pool, so pools never cross-talk.
+// The Piscina pool of workers, shared by every store of a process: announces vector and graph segments to its workers
+// once, runs their tasks (scans, graph searches, graph inserts), reports worker metric deltas. Its channels carry names unique to the pool, so pools never cross-talk.
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import { FairTaskQueue, type SourceTag } from './fair-task-queue.js';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
-import type { ScanResult, ScanTask, ScanWorkerData, SegmentBroadcast, WorkerHello, WorkerMetricsDelta, WorkerMetricsReport } from './messages.js';
+import type { GraphSegmentDescriptor } from '../index/graph-layout.js';
+import type { ScanWorkerData, SegmentBroadcast, WorkerHello, WorkerMetricsDelta, WorkerMetricsReport, WorkerTask } from './messages.js';
 
 const WORKER_FILE = new URL('../../workers/scan-worker.js', import.meta.url);
 
@@ -23,12 +24,13 @@ export interface ScanPoolOptions {
  * to announce them again to a worker that replaces a dead one.
  */
 export class ScanPool {
-  private readonly pool: Piscina<ScanTask, ScanResult>;
+  private readonly pool: Piscina<WorkerTask, unknown>;
   private readonly channel: BroadcastChannel;
   private readonly metricsChannel: BroadcastChannel | undefined;
   private readonly options: ScanPoolOptions;
   private readonly segments = new Map<number, SegmentDescriptor>();
-  /** When each source last ran a task (sources quiet for a while are forgotten). */
+  private readonly graphSegments = new Map<number, GraphSegmentDescriptor>();
+  /** When each source last ran a search task (sources quiet for a while are forgotten; graph building is not counted). */
   private readonly lastRun = new Map<number, number>();
   private running = 0;
 
@@ -40,9 +42,9 @@ export class ScanPool {
       ...(options.onWorkerMetrics ? { metricsChannel: `${prefix}:worker-metrics` } : {}),
     };
     this.channel = new BroadcastChannel(workerData.segmentChannel);
-    this.pool = new Piscina<ScanTask, ScanResult>({
+    this.pool = new Piscina<WorkerTask, unknown>({
       filename: WORKER_FILE.href,
-      name: 'scan',
+      name: 'run',
       minThreads: options.threads,
       maxThreads: options.threads,
       // Workers keep their segment views for their whole life; never retire them for being idle.
@@ -59,7 +61,10 @@ export class ScanPool {
     });
     this.channel.onmessage = (event: unknown) => {
       const message = (event as { data: SegmentBroadcast | WorkerHello }).data;
-      if (message.type === 'hello') this.broadcast([...this.segments.values()]);
+      if (message.type === 'hello') {
+        this.broadcast([...this.segments.values()]);
+        this.broadcastGraph([...this.graphSegments.values()]);
+      }
     };
     (this.channel as unknown as { unref(): void }).unref();
     if (workerData.metricsChannel) {
@@ -89,15 +94,31 @@ export class ScanPool {
     if (segments.length > 0) this.channel.postMessage({ type: 'segments', segments } satisfies SegmentBroadcast);
   }
 
+  /** Sends new graph segments to every worker, once. */
+  announceGraph(segments: GraphSegmentDescriptor[]): void {
+    for (const segment of segments) this.graphSegments.set(segment.id, segment);
+    this.broadcastGraph(segments);
+  }
+
+  /** Tells every worker to forget graph segments no search will read again. */
+  dropGraph(ids: number[]): void {
+    for (const id of ids) this.graphSegments.delete(id);
+    if (ids.length > 0) this.channel.postMessage({ type: 'drop-graph', ids } satisfies SegmentBroadcast);
+  }
+
+  private broadcastGraph(segments: GraphSegmentDescriptor[]): void {
+    if (segments.length > 0) this.channel.postMessage({ type: 'graph-segments', segments } satisfies SegmentBroadcast);
+  }
+
   /**
-   * Runs one scan task on some worker. `source` names who asks (a store's batcher): while workers are busy, waiting
-   * tasks of different sources take turns.
+   * Runs one task on some worker (the caller knows the answer's type from the task's kind). `source` names who asks
+   * (a store's queries, or its graph building): while workers are busy, waiting tasks of different sources take turns.
    */
-  async run(task: ScanTask, source = 0): Promise<ScanResult> {
+  async run(task: WorkerTask, source = 0): Promise<unknown> {
     this.running++;
-    this.lastRun.set(source, performance.now());
+    if (task.kind !== 'graph-insert') this.lastRun.set(source, performance.now());
     try {
-      const tagged: ScanTask & { [queueOptionsSymbol]: SourceTag } = { ...task, [queueOptionsSymbol]: { source } };
+      const tagged: WorkerTask & { [queueOptionsSymbol]: SourceTag } = { ...task, [queueOptionsSymbol]: { source } };
       return await this.pool.run(tagged);
     } finally {
       this.running--;
@@ -109,8 +130,8 @@ export class ScanPool {
   }
 
   /**
-   * Whether a source other than `source` ran tasks in the last `withinMs`: only then is it worth cutting a large scan
-   * into short tasks (which costs a little, and costs pruning its warm-up per task), so that the other can get a turn.
+   * Whether a source other than `source` ran search tasks in the last `withinMs`: only then is it worth cutting a large
+   * scan into short tasks (which costs a little, and costs pruning its warm-up per task), so that the other can get a turn.
    */
   sharedWith(source: number, withinMs = 10_000): boolean {
     const since = performance.now() - withinMs;

@@ -1,6 +1,6 @@
 // Child spans of a traced query: the wait for its batch, each worker's scan (timed in the worker), and the merge.
 import type { SpanParent } from '../telemetry/trace-seam.js';
-import type { ScanResult } from './messages.js';
+import type { ScanTiming } from './messages.js';
 
 export interface SearchTimes {
   /** `performance.now()` when the query joined the queue, when its batch was dispatched, when its merge began. */
@@ -8,7 +8,8 @@ export interface SearchTimes {
   dispatchedAt: number;
   mergeStarted: number;
   batchSize: number;
-  results: ScanResult[];
+  /** The worker tasks that answered the query, as each worker timed itself. */
+  timings: ScanTiming[];
 }
 
 /**
@@ -17,9 +18,7 @@ export interface SearchTimes {
  */
 export function recordSearchSpans(parent: SpanParent, times: SearchTimes): void {
   parent.child('vecstore.batch_wait', times.queuedAt, times.dispatchedAt, { 'vecstore.batch.size': times.batchSize });
-  times.results.forEach((result, shard) => {
-    const t = result.timing;
-    if (!t) return;
+  times.timings.forEach((t, shard) => {
     parent.child('vecstore.scan', t.startedAt, t.endedAt, {
       'vecstore.worker.id': t.worker,
       'vecstore.shard': shard,
@@ -29,5 +28,5 @@ export function recordSearchSpans(parent: SpanParent, times: SearchTimes): void 
       'vecstore.batch.size': times.batchSize,
     });
   });
-  parent.child('vecstore.merge', times.mergeStarted, performance.now(), { 'vecstore.shards': times.results.length });
+  parent.child('vecstore.merge', times.mergeStarted, performance.now(), { 'vecstore.shards': times.timings.length });
 }

@@ -30,7 +30,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     if (!isBinary(ctx)) return parseJsonObject(ctx.body);
     // Binary bodies carry only the vector; the other parameters come from the query string.
     const fromQuery: Record<string, unknown> = {};
-    for (const [key, value] of new URLSearchParams(ctx.rawQuery)) fromQuery[key] = key === 'limit' || key === 'k' || key === 'alpha' ? Number(value) : key === 'include_vectors' ? value === 'true' : value;
+    for (const [key, value] of new URLSearchParams(ctx.rawQuery)) fromQuery[key] = queryStringValue(key, value);
     return fromQuery;
   };
 
@@ -78,7 +78,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
         const body = jsonOrBinaryQuery(ctx);
         const q = parseVectorQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
         const answer = await c.engine.query(q);
-        metrics?.observeQuery('vector', answer.results.length, answer.cached);
+        metrics?.observeQuery('vector', answer.results.length, answer.cached, answer.stats.index);
         return { json: { results: answer.results, stats: answer.stats } };
       },
     },
@@ -88,7 +88,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
         const body = jsonOrBinaryQuery(ctx);
         const q = parseHybridQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
         const answer = await c.engine.hybridQuery(q);
-        metrics?.observeQuery('hybrid', answer.results.length, answer.cached);
+        metrics?.observeQuery('hybrid', answer.results.length, answer.cached, answer.stats.index);
         return { json: { results: answer.results, stats: answer.stats } };
       },
     },
@@ -201,4 +201,11 @@ function parseJsonQueryParam(value: string, field: string): unknown {
   } catch {
     throw new VecStoreError('validation', `${field}: the query parameter must be JSON`);
   }
+}
+
+/** A query-string parameter of a raw float32 query as its JSON counterpart would be typed (bad values stay strings, so validation names them). */
+function queryStringValue(key: string, value: string): unknown {
+  if (key === 'limit' || key === 'k' || key === 'alpha' || key === 'ef' || key === 'recall') return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  if (key === 'include_vectors' || key === 'exact') return value === 'true' ? true : value === 'false' ? false : value;
+  return value;
 }

@@ -10,12 +10,34 @@ export function parseVectorQuery(body: Record<string, unknown>, limits: Limits, 
   if (filter !== undefined && filter !== null && typeof filter !== 'string') {
     throw new VecStoreError('validation', `filter: must be a string, got ${describe(filter)}`);
   }
+  const k = parseK(body, limits);
+  const exact = parseBoolean(body.exact, 'exact');
   return {
     vector: vector ?? parseVector(body.vector, 'vector', limits),
-    k: parseK(body, limits),
+    k,
     filter: typeof filter === 'string' ? filter : undefined,
     includeVectors: parseBoolean(body.include_vectors, 'include_vectors'),
+    ...(body.ef !== undefined ? { ef: parseEf(body.ef, k, limits) } : {}),
+    ...(body.recall !== undefined ? { recall: parseRecall(body.recall, body.ef) } : {}),
+    ...(exact ? { exact } : {}),
   };
+}
+
+/** `recall`: a target in (0, 1] instead of a breadth; 1 means exact. */
+function parseRecall(value: unknown, ef: unknown): number {
+  if (ef !== undefined) throw new VecStoreError('validation', 'recall: give either ef or recall, not both');
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new VecStoreError('validation', `recall: must be a number in (0, 1], got ${describe(value)}`);
+  return value;
+}
+
+/** `ef`: the graph search breadth, an integer from the query's limit up to the configured cap. */
+function parseEf(value: unknown, k: number, limits: Limits): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new VecStoreError('validation', `ef: must be a positive integer, got ${describe(value)}`);
+  }
+  if (value > limits.maxEf) throw new VecStoreError('ef_too_large', `ef: ${value} is over the limit of ${limits.maxEf}`);
+  if (value < k) throw new VecStoreError('validation', `ef: must be at least limit (${k}), got ${value}`);
+  return value;
 }
 
 /** Parses `{vector, text_query, limit|k, alpha? = 0.7, fusion? = "linear", filter?}`. */

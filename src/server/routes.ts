@@ -87,7 +87,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
       method: 'PUT', path: '/v1/collections/:name', access: 'admin', collection: 'param',
       handler: async (ctx) => {
         const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
-        const settings = parseCollectionSettings(body, { metric: deps.defaultMetric }, limits.maxDimension);
+        const settings = parseCollectionSettings(body, catalog.defaults, limits.maxDimension);
         const { collection, created } = await catalog.create(decodeParam(ctx.params[0], 'name'), settings);
         return { status: created ? 201 : 200, json: collection.describe() };
       },

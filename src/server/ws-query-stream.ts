@@ -142,7 +142,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       let answer: QueryAnswer & { cached: boolean };
       if (hybrid) answer = await collection.engine.hybridQuery(parseHybridQuery(body, limits, vector));
       else answer = await collection.engine.query(parseVectorQuery(body, limits, vector));
-      metrics?.observeQuery(type, answer.results.length, answer.cached);
+      metrics?.observeQuery(type, answer.results.length, answer.cached, answer.stats.index);
       const rid = withRequestId(requestId);
       const { stats, results } = answer;
       span?.end(200);
@@ -151,7 +151,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
         hits: results,
         next: 0,
         requestId: rid,
-        final: () => JSON.stringify({ complete: true, ...rid, ...traced, stats: { duration_ms: stats.duration_ms, total_results: results.length, total_candidates: stats.total_candidates, filtered_count: stats.filtered_count, pruned_fraction: stats.pruned_fraction } }),
+        final: () => JSON.stringify({ complete: true, ...rid, ...traced, stats: { ...stats, total_results: results.length } }),
         sent: release,
         bytes: answerBytes(results, ridChars),
       });

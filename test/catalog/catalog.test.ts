@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Catalog, type CatalogOptions } from '../../src/catalog/catalog.js';
-import { DEFAULT_HNSW, type CollectionSettings } from '../../src/catalog/collection-settings.js';
+import type { CollectionSettings } from '../../src/catalog/collection-settings.js';
+
+const DEFAULT_HNSW = { m: 16, ef_construction: 128, ef: 64 };
 import { VecStoreEngine } from '../../src/engine/engine.js';
 import { Durability } from '../../src/engine/durability.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
@@ -22,7 +24,7 @@ after(async () => {
 });
 
 function options(dataDir: string, extra: Partial<CatalogOptions> = {}): CatalogOptions {
-  return { dataDir, pool, metric: 'euclidean', limits: DEFAULT_LIMITS, cacheSize: 100, fsync: { mode: 'always' }, maxCollections: 1000, logger: memoryLogger(), ...extra };
+  return { dataDir, pool, metric: 'euclidean', index: 'hnsw', hnsw: DEFAULT_HNSW, limits: DEFAULT_LIMITS, cacheSize: 100, fsync: { mode: 'always' }, maxCollections: 1000, logger: memoryLogger(), ...extra };
 }
 
 function settings(dimension: number | undefined, extra: Partial<CollectionSettings> = {}): CollectionSettings {

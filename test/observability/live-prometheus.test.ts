@@ -136,6 +136,8 @@ describe('live Prometheus', () => {
       const apiPort = await freePort();
       const vecstore = new Child('vecstore', process.execPath, [
         CLI, 'serve', '--host', '127.0.0.1', '--port', String(apiPort), '--data-dir', join(dir, 'data'), '--dimension', String(DIMENSION),
+        // The small workload takes the graph path and is audited, so the index and recall series carry data.
+        '--index-threshold', '0', '--recall-sample-rate', '1', '--recall-audits-per-second', '1000',
       ]);
       children.push(vecstore);
       const api = `http://127.0.0.1:${apiPort}`;

@@ -60,6 +60,15 @@ export const CONTRACT_METRICS: readonly string[] = [
   'vecstore_worker_tasks_total',
   'vecstore_pool_queue_depth',
   'vecstore_pool_utilization',
+  'vecstore_index_vectors',
+  'vecstore_index_pending_vectors',
+  'vecstore_index_bytes',
+  'vecstore_index_inserts_total',
+  'vecstore_index_build_seconds_total',
+  'vecstore_query_paths_total',
+  'vecstore_index_recall',
+  'vecstore_index_recall_audits_total',
+  'vecstore_index_recall_target',
 ];
 
 /** The base metric names (histogram suffixes removed) of every `vecstore_*` series an expression reads. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { queueOptionsSymbol } from 'piscina';
 import { FairTaskQueue } from '../../src/search/fair-task-queue.js';
-import { planShards } from '../../src/search/query-batcher.js';
+import { planShards } from '../../src/index/flat-index.js';
 
 const task = (source: number, name: string) => ({ name, [queueOptionsSymbol]: { source } }) as never;
 const names = (queue: FairTaskQueue) => {

@@ -1,0 +1,360 @@
+// HNSW search and insertion over a graph in shared memory (Malkov & Yashunin): pure code, run by the workers.
+import { rowOf, type SegmentRows } from '../search/scan-kernel.js';
+import { MinQueue, heapOffer, heapPopTop, heapSortAscending } from '../search/topk-heap.js';
+import { HEADER, graphOffsets, type GraphOffsets } from './graph-layout.js';
+
+/** What a graph walk reads: the layout's vector segments and graph segments (by segment number) and the header. */
+export interface GraphViews {
+  m: number;
+  rowsPerSegment: number;
+  header: Int32Array;
+  graph: Int32Array[];
+  vectors: SegmentRows[];
+  /** Rank distance (lower is better). */
+  kernel: (a: Float32Array, b: Float32Array) => number;
+}
+
+/** Per-thread reusable memory for graph walks: the visited marks and the queues. */
+export class GraphScratch {
+  private visited = new Uint32Array(0);
+  private epoch = 0;
+  readonly queue = new MinQueue();
+  resultDist = new Float64Array(256);
+  resultSlots = new Int32Array(256);
+
+  /** Visited marks for a new walk over up to `capacity` slots: `marks[slot] === epoch` means visited. */
+  begin(capacity: number): { marks: Uint32Array; epoch: number } {
+    if (this.visited.length < capacity) {
+      this.visited = new Uint32Array(capacity);
+      this.epoch = 0;
+    }
+    if (++this.epoch === 0xffffffff) {
+      this.visited.fill(0);
+      this.epoch = 1;
+    }
+    return { marks: this.visited, epoch: this.epoch };
+  }
+
+  /** Result heaps of at least `n` entries. */
+  results(n: number): void {
+    if (this.resultDist.length < n) {
+      this.resultDist = new Float64Array(n);
+      this.resultSlots = new Int32Array(n);
+    }
+  }
+}
+
+/** Accepts a node as a search result (live, passes the filter, ...); traversal goes through rejected nodes too. */
+export type AcceptFn = (slot: number) => boolean;
+
+const SPINS_BEFORE_WAIT = 256;
+
+/** A graph walk over one layout's graph; cheap to make per task. Counts the distances it computes. */
+export class HnswGraph {
+  distances = 0;
+  private readonly v: GraphViews;
+  private readonly o: GraphOffsets;
+  private readonly s: GraphScratch;
+  private readonly capacity: number;
+  /** Set by `listBase`: the words array holding the list whose count word it returned. */
+  private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  // Scratch for neighbour selection.
+  private candDist = new Float64Array(64);
+  private candSlots = new Int32Array(64);
+  private selected = new Int32Array(64);
+
+  constructor(views: GraphViews, scratch: GraphScratch) {
+    this.v = views;
+    this.o = graphOffsets(views.rowsPerSegment, views.m);
+    this.s = scratch;
+    this.capacity = views.graph.length * views.rowsPerSegment;
+  }
+
+  vector(slot: number): Float32Array {
+    const rps = this.v.rowsPerSegment;
+    return rowOf(this.v.vectors[(slot / rps) | 0], slot % rps);
+  }
+
+  private distance(q: Float32Array, slot: number): number {
+    this.distances++;
+    return this.v.kernel(q, this.vector(slot));
+  }
+
+  /** The node's top level, or -1 when it is not in the graph. */
+  levelOf(slot: number): number {
+    const rps = this.v.rowsPerSegment;
+    return this.v.graph[(slot / rps) | 0][this.o.levels + (slot % rps)] - 1;
+  }
+
+  /** Index of the count word of `slot`'s list at `level`, in `this.words`. */
+  private listBase(slot: number, level: number): number {
+    const rps = this.v.rowsPerSegment;
+    const words = this.v.graph[(slot / rps) | 0];
+    const row = slot % rps;
+    this.words = words;
+    if (level === 0) return row * this.o.stride0;
+    return this.o.pool + (words[this.o.upper + row] - 1 + level - 1) * this.o.blockWords;
+  }
+
+  /** The entry node and the level to start from, or -1 when the graph is empty. */
+  private entry(): { slot: number; level: number } {
+    const slot = Atomics.load(this.v.header, HEADER.entry);
+    if (slot < 0) return { slot: -1, level: -1 };
+    // The header's level can be ahead of the entry read just before it: never start above the entry's own level.
+    return { slot, level: Math.min(Atomics.load(this.v.header, HEADER.maxLevel), this.levelOf(slot)) };
+  }
+
+  /** Moves greedily to the closest node on each level from `top` down to `bottom + 1`. */
+  private descend(q: Float32Array, start: number, startDist: number, top: number, bottom: number): number {
+    let cur = start;
+    let curDist = startDist;
+    for (let level = top; level > bottom; level--) {
+      for (let changed = true; changed; ) {
+        changed = false;
+        const base = this.listBase(cur, level);
+        const words = this.words;
+        const count = Atomics.load(words, base);
+        for (let j = 1; j <= count; j++) {
+          const e = words[base + j];
+          const d = this.distance(q, e);
+          if (d < curDist) {
+            curDist = d;
+            cur = e;
+            changed = true;
+          }
+        }
+      }
+    }
+    return cur;
+  }
+
+  /**
+   * Best-first search of one level from `entry`, keeping the `ef` closest accepted nodes in the scratch result heap
+   * (a max-heap: worst on top). Returns how many it holds.
+   */
+  private searchLayer(q: Float32Array, entry: number, ef: number, level: number, accept: AcceptFn | null): number {
+    const { marks, epoch } = this.s.begin(this.capacity);
+    this.s.results(ef);
+    const dist = this.s.resultDist;
+    const slots = this.s.resultSlots;
+    const queue = this.s.queue;
+    queue.clear();
+    let size = 0;
+    marks[entry] = epoch;
+    const d0 = this.distance(q, entry);
+    queue.push(d0, entry);
+    if (accept === null || accept(entry)) size = heapOffer(dist, slots, 0, size, ef, d0, entry);
+    while (queue.size > 0) {
+      if (size >= ef && queue.topDistance() > dist[0]) break;
+      const c = queue.pop();
+      const base = this.listBase(c, level);
+      const words = this.words;
+      const count = Atomics.load(words, base);
+      for (let j = 1; j <= count; j++) {
+        const e = words[base + j];
+        if (marks[e] === epoch) continue;
+        marks[e] = epoch;
+        const d = this.distance(q, e);
+        if (size < ef || d < dist[0]) {
+          queue.push(d, e);
+          if (accept === null || accept(e)) size = heapOffer(dist, slots, 0, size, ef, d, e);
+        }
+      }
+    }
+    return size;
+  }
+
+  /**
+   * The `k` closest accepted nodes to `q` with search breadth `ef`, best first, into `outDist`/`outSlots` at `offset`.
+   * Returns how many were found.
+   */
+  search(q: Float32Array, k: number, ef: number, accept: AcceptFn, outDist: Float64Array, outSlots: Int32Array, offset: number): number {
+    const { slot: ep, level } = this.entry();
+    if (ep < 0) return 0;
+    const start = this.descend(q, ep, this.distance(q, ep), level, 0);
+    let size = this.searchLayer(q, start, Math.max(ef, k), 0, accept);
+    const dist = this.s.resultDist;
+    const slots = this.s.resultSlots;
+    while (size > k) size = heapPopTop(dist, slots, 0, size);
+    heapSortAscending(dist, slots, 0, size);
+    outDist.set(dist.subarray(0, size), offset);
+    outSlots.set(slots.subarray(0, size), offset);
+    return size;
+  }
+
+  /** Adds the node at `slot` (its vector already written) at `level`, linking it with breadth `efConstruction`. */
+  insert(slot: number, level: number, efConstruction: number): void {
+    const header = this.v.header;
+    const vec = this.vector(slot);
+    level = this.placeNode(slot, level);
+    if (Atomics.load(header, HEADER.entry) < 0) {
+      this.lock(header, HEADER.lock);
+      const empty = header[HEADER.entry] < 0;
+      if (empty) {
+        Atomics.store(header, HEADER.maxLevel, level);
+        Atomics.store(header, HEADER.entry, slot);
+      }
+      this.unlock(header, HEADER.lock);
+      if (empty) return;
+    }
+    const { slot: ep, level: top } = this.entry();
+    let cur = ep === slot ? ep : this.descend(vec, ep, this.distance(vec, ep), top, level);
+    for (let l = Math.min(level, top); l >= 0; l--) {
+      let size = this.searchLayer(vec, cur, efConstruction, l, null);
+      const dist = this.s.resultDist;
+      const slots = this.s.resultSlots;
+      heapSortAscending(dist, slots, 0, size);
+      // Copy out: linking below reuses the scratch heaps.
+      this.ensureCandidates(size);
+      let n = 0;
+      for (let i = 0; i < size; i++) {
+        if (slots[i] === slot) continue;
+        this.candDist[n] = dist[i];
+        this.candSlots[n++] = slots[i];
+      }
+      size = n;
+      if (size === 0) continue;
+      cur = this.candSlots[0];
+      const chosen = this.selectNeighbours(this.candDist, this.candSlots, size, this.v.m);
+      const picked = this.selected.slice(0, chosen);
+      const pickedDist = new Float64Array(chosen);
+      for (let i = 0, j = 0; i < size && j < chosen; i++) if (this.candSlots[i] === picked[j]) pickedDist[j++] = this.candDist[i];
+      this.writeList(slot, l, picked, chosen);
+      for (let i = 0; i < chosen; i++) this.link(picked[i], slot, l, pickedDist[i]);
+    }
+    if (level > Atomics.load(header, HEADER.maxLevel)) {
+      this.lock(header, HEADER.lock);
+      if (level > header[HEADER.maxLevel]) {
+        Atomics.store(header, HEADER.maxLevel, level);
+        Atomics.store(header, HEADER.entry, slot);
+      }
+      this.unlock(header, HEADER.lock);
+    }
+  }
+
+  /** Gives the node its upper-level blocks and publishes its level; returns the level it got (lower if the pool ran out). */
+  private placeNode(slot: number, level: number): number {
+    const rps = this.v.rowsPerSegment;
+    const words = this.v.graph[(slot / rps) | 0];
+    const row = slot % rps;
+    const o = this.o;
+    words[row * o.stride0] = 0;
+    if (level > 0) {
+      const first = Atomics.add(words, o.poolNext, level);
+      if (first + level > o.poolBlocks) level = 0;
+      else {
+        for (let b = 0; b < level; b++) words[o.pool + (first + b) * o.blockWords] = 0;
+        words[o.upper + row] = first + 1;
+      }
+    }
+    Atomics.store(words, o.levels + row, level + 1);
+    return level;
+  }
+
+  /**
+   * HNSW's neighbour heuristic: walk candidates from closest, keep one unless it is closer to an already kept neighbour
+   * than to the base node (so links spread in different directions). Writes the kept slots to `this.selected`.
+   */
+  private selectNeighbours(candDist: Float64Array, candSlots: Int32Array, n: number, max: number): number {
+    if (this.selected.length < max) this.selected = new Int32Array(max);
+    let count = 0;
+    for (let i = 0; i < n && count < max; i++) {
+      const e = candSlots[i];
+      const ve = this.vector(e);
+      let good = true;
+      for (let j = 0; j < count; j++) {
+        this.distances++;
+        if (this.v.kernel(ve, this.vector(this.selected[j])) < candDist[i]) {
+          good = false;
+          break;
+        }
+      }
+      if (good) this.selected[count++] = e;
+    }
+    return count;
+  }
+
+  private writeList(slot: number, level: number, list: Int32Array, count: number): void {
+    const lockWords = this.lockOf(slot);
+    this.lock(lockWords.words, lockWords.index);
+    const base = this.listBase(slot, level);
+    const words = this.words;
+    for (let i = 0; i < count; i++) words[base + 1 + i] = list[i];
+    Atomics.store(words, base, count);
+    this.unlock(lockWords.words, lockWords.index);
+  }
+
+  /** Adds `slot` to `node`'s list at `level`; a full list is pruned with the heuristic. */
+  private link(node: number, slot: number, level: number, distance: number): void {
+    const cap = level === 0 ? 2 * this.v.m : this.v.m;
+    const lockWords = this.lockOf(node);
+    this.lock(lockWords.words, lockWords.index);
+    try {
+      const base = this.listBase(node, level);
+      const words = this.words;
+      const count = words[base];
+      for (let i = 1; i <= count; i++) if (words[base + i] === slot) return;
+      if (count < cap) {
+        words[base + 1 + count] = slot;
+        Atomics.store(words, base, count + 1);
+        return;
+      }
+      this.ensureCandidates(count + 1);
+      const nodeVec = this.vector(node);
+      const cd = this.candDist;
+      const cs = this.candSlots;
+      for (let i = 0; i < count; i++) {
+        cs[i] = words[base + 1 + i];
+        this.distances++;
+        cd[i] = this.v.kernel(nodeVec, this.vector(cs[i]));
+      }
+      cd[count] = distance;
+      cs[count] = slot;
+      sortPairs(cd, cs, count + 1);
+      const kept = this.selectNeighbours(cd, cs, count + 1, cap);
+      for (let i = 0; i < kept; i++) words[base + 1 + i] = this.selected[i];
+      Atomics.store(words, base, kept);
+    } finally {
+      this.unlock(lockWords.words, lockWords.index);
+    }
+  }
+
+  private lockOf(slot: number): { words: Int32Array; index: number } {
+    const rps = this.v.rowsPerSegment;
+    return { words: this.v.graph[(slot / rps) | 0], index: this.o.locks + (slot % rps) };
+  }
+
+  private lock(words: Int32Array, index: number): void {
+    for (let spins = 0; Atomics.compareExchange(words, index, 0, 1) !== 0; spins++) {
+      if (spins >= SPINS_BEFORE_WAIT) Atomics.wait(words, index, 1, 1);
+    }
+  }
+
+  private unlock(words: Int32Array, index: number): void {
+    Atomics.store(words, index, 0);
+    Atomics.notify(words, index, 1);
+  }
+
+  private ensureCandidates(n: number): void {
+    if (this.candDist.length < n) {
+      this.candDist = new Float64Array(n * 2);
+      this.candSlots = new Int32Array(n * 2);
+    }
+  }
+}
+
+/** Insertion sort of parallel (distance, slot) arrays, ascending: lists are short (≤ 2m + 1). */
+function sortPairs(dist: Float64Array, slots: Int32Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const d = dist[i];
+    const s = slots[i];
+    let j = i - 1;
+    while (j >= 0 && (dist[j] > d || (dist[j] === d && slots[j] > s))) {
+      dist[j + 1] = dist[j];
+      slots[j + 1] = slots[j];
+      j--;
+    }
+    dist[j + 1] = d;
+    slots[j + 1] = s;
+  }
+}
