@@ -24,7 +24,7 @@ export interface RecallMonitorOptions {
 }
 
 /** Queries per calibration, and how many go to the pool at once (small waves keep user queries from waiting long). */
-const CALIBRATION_QUERIES = 64;
+const CALIBRATION_QUERIES = 100;
 const CALIBRATION_WAVE = 8;
 const CALIBRATION_K = 10;
 /** Recent real queries kept for calibration. */
@@ -35,7 +35,7 @@ const ESTIMATE_WINDOW = 500;
  * Margin over the target when picking a breadth from the table: the table is itself measured on a sample, so a breadth
  * that just reaches the target there may fall just short on other queries.
  */
-const TARGET_MARGIN = 0.003;
+const TARGET_MARGIN = 0.005;
 
 export class RecallMonitor {
   private readonly options: RecallMonitorOptions;

@@ -9,7 +9,7 @@ import { memoryLogger, tempDir } from '../helpers/durable-state.js';
 const DIM = 32;
 const COUNT = 6000;
 const base = syntheticDataset({ count: COUNT, dim: DIM, seed: 5, latentDim: 8, clusters: 30 });
-const queries = syntheticDataset({ count: 40, dim: DIM, seed: 5, latentDim: 8, clusters: 30, stream: 1 });
+const queries = syntheticDataset({ count: 200, dim: DIM, seed: 5, latentDim: 8, clusters: 30, stream: 1 });
 
 /** 1000 rows per tag value `t{i % 1000}`: `sel` tags select 1 %, 10 %, 50 %, 100 % of the rows and 0.1 % (`t0`). */
 function metadataOf(i: number) {
