@@ -2,7 +2,7 @@
 import { VecStoreError } from '../errors.js';
 import type { Limits } from '../engine/limits.js';
 import { validateBatch, type ValidatedBatch } from '../engine/record-validation.js';
-import { parseJsonObject } from '../server/http-io.js';
+import { parseJsonObject } from '../engine/json-body.js';
 import { decodeArrowStream } from './arrow-records.js';
 import type { BatchFormat, ParsedBatch, ParseResult } from './parse-messages.js';
 

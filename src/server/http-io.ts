@@ -119,24 +119,8 @@ export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseSta
   });
 }
 
-/** Parses a JSON body; malformed JSON is invalid_json naming where it broke. */
-export function parseJsonBody(body: Buffer): unknown {
-  if (body.length === 0) throw new VecStoreError('invalid_json', 'body: empty; expected a JSON object');
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new VecStoreError('invalid_json', `body: malformed JSON (${(err as Error).message})`);
-  }
-}
-
-/** A JSON body that must be an object. */
-export function parseJsonObject(body: Buffer): Record<string, unknown> {
-  const value = parseJsonBody(body);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new VecStoreError('validation', 'body: must be a JSON object');
-  }
-  return value as Record<string, unknown>;
-}
+// JSON bodies are parsed below the server (the parse workers read batch bodies too); routes import them from here.
+export { parseJsonBody, parseJsonObject } from '../engine/json-body.js';
 
 /** Reads a raw little-endian float32 vector body (`application/octet-stream`). */
 export function parseBinaryVector(body: Buffer): Float32Array {

@@ -1,4 +1,6 @@
 // Reads a Parquet list<float|double> vector column of one row group as one flat array, skipping per-row list assembly.
+// It drives hyparquet's page-level modules (exported as `hyparquet/src/*.js`, version pinned by the lock file); the
+// general path (parquetRead) stays the reference, and the unit test compares the two.
 import type { FileMetaData } from 'hyparquet';
 import { parquetSchema } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
