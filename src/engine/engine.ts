@@ -16,7 +16,8 @@ import { evaluateFilterBitmap } from './filter-bitmap.js';
 import { TextIndex } from './text-index.js';
 import { QueryCache } from './query-cache.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
-import { validateBatch, type BatchError, type RecordInput, type ValidatedBatch } from './record-validation.js';
+import { parseMetadata, validateBatch, type BatchError, type RecordInput, type ValidatedBatch } from './record-validation.js';
+import { mergePatch } from './merge-patch.js';
 import { IdOrder } from './id-order.js';
 import { NO_JOURNAL, type Journal, type Mutation } from './mutation.js';
 import { AutoCompactor, type AutoCompactorOptions } from './auto-compactor.js';
@@ -92,8 +93,11 @@ export const DEFAULT_TARGET_RECALL = 0.99;
 export interface QueryHit {
   id: string;
   score: number;
-  metadata: Metadata | undefined;
+  /** Left out when the query asked for `includeMetadata: false`. */
+  metadata?: Metadata;
   vector?: number[];
+  /** The record's stored text, when the query asked for `includeText` and the record has one. */
+  text?: string;
 }
 
 /** A query's answer with the stats the API reports. */
@@ -123,6 +127,21 @@ export interface VectorQuery extends SearchOptions {
   k: number;
   filter?: string;
   includeVectors?: boolean;
+  /** Hits carry the record's text. */
+  includeText?: boolean;
+  /** Hits carry metadata (default true). */
+  includeMetadata?: boolean;
+  /**
+   * Hits worse than this are dropped: under cosine and dot (and for a hybrid query's fused score) a hit is kept when
+   * its score is at least the threshold, under euclidean when its distance is at most the threshold.
+   */
+  scoreThreshold?: number;
+}
+
+/** What PATCH changes: `metadata` is a JSON merge patch (RFC 7396) of the stored metadata; `text: null` removes it. */
+export interface RecordChanges {
+  metadata?: Record<string, unknown>;
+  text?: string | null;
 }
 
 /** A page request of a scroll through every record in id order. */
@@ -376,6 +395,33 @@ export class VecStoreEngine {
     await this.commit({ type: 'restore', id });
   }
 
+  /**
+   * Deletes for good every record (soft-deleted ones too) whose metadata matches the filter, as one logged mutation:
+   * after a crash either all of them are gone or none. Resolves to how many were deleted.
+   */
+  async deleteByFilter(source: string): Promise<number> {
+    const filter = this.compileFilterOrThrow(source);
+    const ids: string[] = [];
+    for (const record of this.store.recordsInSlotOrder()) if (filter(record.metadata)) ids.push(record.id);
+    if (ids.length > 0) await this.commit({ type: 'delete_many', ids });
+    return ids.length;
+  }
+
+  /**
+   * Changes a record's metadata (merge patch) and/or text, keeping its vector; one logged mutation holding the merged
+   * result. Throws not_found for an unknown id, and the metadata limits' errors when the merged metadata breaks them.
+   */
+  async patch(id: string, changes: RecordChanges): Promise<void> {
+    const record = this.store.getRecord(id);
+    if (!record) throw new VecStoreError('not_found', `id: no vector with id ${JSON.stringify(id)}`);
+    const mutation: Mutation = { type: 'patch', id };
+    if (changes.metadata !== undefined) {
+      mutation.metadata = parseMetadata(mergePatch(record.metadata ?? {}, changes.metadata), 'metadata', this.limits) ?? {};
+    }
+    if (changes.text !== undefined) mutation.text = changes.text;
+    await this.commit(mutation);
+  }
+
   /** Reclaims the slots of deleted and soft-deleted records while queries keep running. */
   async compact(): Promise<{ removedCount: number; freedBytes: number }> {
     return (await this.commit({ type: 'compact' })).compacted!;
@@ -389,7 +435,7 @@ export class VecStoreEngine {
     const durable = this.journal.write(mutation);
     trace?.child('vecstore.wal.append', started, performance.now(), { 'vecstore.mutation': mutation.type });
     const result = this.apply(mutation);
-    if (mutation.type === 'upsert' || mutation.type === 'delete') this.autoCompactor.afterWrite();
+    if (mutation.type === 'upsert' || mutation.type === 'delete' || mutation.type === 'delete_many') this.autoCompactor.afterWrite();
     if (!trace) {
       await durable;
       return result;
@@ -421,6 +467,19 @@ export class VecStoreEngine {
         this.store.hardDelete(mutation.id);
         this.textIndex.remove(mutation.id);
         return { outcomes: [] };
+      case 'delete_many':
+        for (const id of mutation.ids) {
+          this.store.hardDelete(id);
+          this.textIndex.remove(id);
+        }
+        return { outcomes: [] };
+      case 'patch': {
+        this.store.setFields(mutation.id, { metadata: mutation.metadata, text: mutation.text });
+        const record = this.store.getRecord(mutation.id);
+        // A soft-deleted record stays out of the text index until it is restored (restore indexes its text then).
+        if (mutation.text !== undefined && record && !record.deleted) this.textIndex.set(mutation.id, mutation.text ?? '');
+        return { outcomes: [] };
+      }
       case 'soft_delete':
         this.store.softDelete(mutation.id);
         this.textIndex.remove(mutation.id);
@@ -447,23 +506,45 @@ export class VecStoreEngine {
     return this.store.view(id);
   }
 
+  /** The records with these ids (soft-deleted ones included, flagged), in request order, and the ids not found. */
+  getMany(ids: string[]): { records: RecordView[]; missing: string[] } {
+    const records: RecordView[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const record = this.store.view(id);
+      if (record) records.push(record);
+      else missing.push(id);
+    }
+    return { records, missing };
+  }
+
+  /** How many active (not soft-deleted) records match the filter (all of them without one). */
+  count(source?: string): number {
+    if (source === undefined) return this.store.counts.active;
+    const filter = this.compileFilterOrThrow(source);
+    let n = 0;
+    for (const record of this.store.recordsInSlotOrder()) if (!record.deleted && filter(record.metadata)) n++;
+    return n;
+  }
+
   /** Exact k-NN, optionally filtered. `cached` tells whether the answer came from the query cache. */
-  query(q: VectorQuery): Promise<QueryAnswer & { cached: boolean }> {
-    return this.answer(q.vector, ['vector', q.k, q.filter ?? null, q.includeVectors === true, q.ef ?? null, q.recall ?? null, q.exact === true], async (query) => {
+  async query(q: VectorQuery): Promise<QueryAnswer & { cached: boolean }> {
+    const answer = await this.answer(q.vector, ['vector', q.k, q.filter ?? null, ...hitShapeKey(q), q.ef ?? null, q.recall ?? null, q.exact === true], async (query) => {
       const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
       const outcome = await this.search(query, q.k, filter, q, 'vector');
-      const results = outcome.hits.map(({ record, distance }) => this.hit(record, scoreFromRankDistance(this.metric, distance), q.includeVectors));
+      const results = outcome.hits.map(({ record, distance }) => this.hit(record, scoreFromRankDistance(this.metric, distance), q));
       return { results, scan: outcome };
     });
+    return withThreshold(answer, q.scoreThreshold, higherScoreIsBetter(this.metric));
   }
 
   /**
    * Keyword + vector search: candidates from both the vector top list and the BM25 top list, each scored on both sides,
    * fused linearly (`alpha·vector + (1 − alpha)·text` after per-query min-max normalisation) or by reciprocal rank.
    */
-  hybridQuery(q: HybridQuery): Promise<QueryAnswer & { cached: boolean }> {
-    const keyParts = ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, q.includeVectors === true, q.ef ?? null, q.recall ?? null, q.exact === true];
-    return this.answer(q.vector, keyParts, async (query) => {
+  async hybridQuery(q: HybridQuery): Promise<QueryAnswer & { cached: boolean }> {
+    const keyParts = ['hybrid', q.k, q.filter ?? null, q.textQuery, q.alpha, q.fusion, ...hitShapeKey(q), q.ef ?? null, q.recall ?? null, q.exact === true];
+    const answer = await this.answer(q.vector, keyParts, async (query) => {
       const filter = q.filter !== undefined ? this.compileFilterOrThrow(q.filter) : undefined;
       // Wider than k on each side so that fusion can promote a document that neither side ranks in its own top k.
       const candidateK = Math.min(this.limits.maxK, Math.max(q.k * 4, 50));
@@ -503,9 +584,11 @@ export class VecStoreEngine {
         limit: q.k,
         higherVectorIsBetter: higherScoreIsBetter(this.metric),
       });
-      const results = fused.map(({ id, score }) => this.hit(candidates.get(id)!.record, score, q.includeVectors));
+      const results = fused.map(({ id, score }) => this.hit(candidates.get(id)!.record, score, q));
       return { results, scan: vectorSide };
     });
+    // Fused scores rank higher-is-better whatever the metric.
+    return withThreshold(answer, q.scoreThreshold, true);
   }
 
   /**
@@ -687,9 +770,11 @@ export class VecStoreEngine {
   }
 
   /** A result; the vector is read from the record version's own slot (an old version's row stays until compaction). */
-  private hit(record: StoredRecord, score: number, includeVector: boolean | undefined): QueryHit {
-    const hit: QueryHit = { id: record.id, score, metadata: record.metadata ?? {} };
-    if (includeVector) hit.vector = Array.from(this.store.vectorAt(record.slot));
+  private hit(record: StoredRecord, score: number, q: VectorQuery): QueryHit {
+    const hit: QueryHit = { id: record.id, score };
+    if (q.includeMetadata !== false) hit.metadata = record.metadata ?? {};
+    if (q.includeVectors) hit.vector = Array.from(this.store.vectorAt(record.slot));
+    if (q.includeText && record.text !== undefined) hit.text = record.text;
     return hit;
   }
 
@@ -748,6 +833,18 @@ export class VecStoreEngine {
 /** Milliseconds since `started`, rounded to microseconds (the timer's digits past that are noise, not precision). */
 function elapsedMs(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+/** The cache-key parts of what a hit carries. */
+function hitShapeKey(q: VectorQuery): unknown[] {
+  return [q.includeVectors === true, q.includeText === true, q.includeMetadata !== false];
+}
+
+/** Drops the hits worse than the threshold (applied after the cache: the same answer serves every threshold). */
+function withThreshold<T extends QueryAnswer>(answer: T, threshold: number | undefined, higherIsBetter: boolean): T {
+  if (threshold === undefined) return answer;
+  const results = answer.results.filter((h) => (higherIsBetter ? h.score >= threshold : h.score <= threshold));
+  return results.length === answer.results.length ? answer : { ...answer, results };
 }
 
 function fraction(part: number, whole: number): number {

@@ -20,7 +20,7 @@ export const MAX_RECORD_BYTES = 1 << 30;
 const NO_VALUE = 0xffffffff;
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
 
-const TYPE_CODES = { upsert: 1, delete: 2, soft_delete: 3, restore: 4, compact: 5 } as const;
+const TYPE_CODES = { upsert: 1, delete: 2, soft_delete: 3, restore: 4, compact: 5, delete_many: 7, patch: 8 } as const;
 /** A compaction that keeps soft-deleted records (automatic compaction). */
 const COMPACT_KEEPING_SOFT_DELETED = 6;
 
@@ -49,12 +49,16 @@ export function listWalFiles(dir: string): Array<{ seq: number; path: string }> 
 
 /**
  * Encodes a mutation as one framed record. Payload: u8 type; for upsert a u32 record count, then per record
- * u32 dim, id, metadata JSON and text (each u32 byte length + UTF-8, 0xFFFFFFFF = absent), then dim float32 LE values.
+ * u32 dim, id, metadata JSON and text (each u32 byte length + UTF-8, 0xFFFFFFFF = absent), then dim float32 LE values;
+ * for delete_many a u32 count then the ids; for patch the id, the metadata JSON (absent = unchanged), a u8 text state
+ * (0 unchanged, 1 removed, 2 set) and the text; for the others the id alone.
  */
 export function encodeRecord(mutation: Mutation): Buffer {
   let payloadBytes = 1;
   let parts: Array<{ id: Buffer; meta: Buffer | undefined; text: Buffer | undefined; vector: Float32Array }> = [];
   let single: Buffer | undefined;
+  let ids: Buffer[] = [];
+  let patch: { meta: Buffer | undefined; textState: number; text: Buffer | undefined } | undefined;
   if (mutation.type === 'upsert') {
     parts = mutation.records.map((r: RecordInput) => ({
       id: Buffer.from(r.id, 'utf8'),
@@ -64,9 +68,22 @@ export function encodeRecord(mutation: Mutation): Buffer {
     }));
     payloadBytes += 4;
     for (const p of parts) payloadBytes += 4 + 4 + p.id.length + 4 + (p.meta?.length ?? 0) + 4 + (p.text?.length ?? 0) + p.vector.length * 4;
+  } else if (mutation.type === 'delete_many') {
+    ids = mutation.ids.map((id) => Buffer.from(id, 'utf8'));
+    payloadBytes += 4;
+    for (const id of ids) payloadBytes += 4 + id.length;
   } else if (mutation.type !== 'compact') {
     single = Buffer.from(mutation.id, 'utf8');
     payloadBytes += 4 + single.length;
+    if (mutation.type === 'patch') {
+      const text = typeof mutation.text === 'string' ? Buffer.from(mutation.text, 'utf8') : undefined;
+      patch = {
+        meta: mutation.metadata === undefined ? undefined : Buffer.from(JSON.stringify(mutation.metadata), 'utf8'),
+        textState: mutation.text === undefined ? 0 : mutation.text === null ? 1 : 2,
+        text,
+      };
+      payloadBytes += 4 + (patch.meta?.length ?? 0) + 1 + (text ? 4 + text.length : 0);
+    }
   }
   if (payloadBytes > MAX_RECORD_BYTES) {
     throw new VecStoreError(
@@ -104,8 +121,17 @@ export function encodeRecord(mutation: Mutation): Buffer {
         for (let i = 0; i < p.vector.length; i++, o += 4) buf.writeFloatLE(p.vector[i], o);
       }
     }
+  } else if (mutation.type === 'delete_many') {
+    buf.writeUInt32LE(ids.length, o);
+    o += 4;
+    for (const id of ids) putBytes(id);
   } else if (single !== undefined) {
     putBytes(single);
+    if (patch) {
+      putBytes(patch.meta);
+      buf[o++] = patch.textState;
+      if (patch.text) putBytes(patch.text);
+    }
   }
   const payload = buf.subarray(RECORD_HEADER_BYTES);
   buf.writeUInt32LE(payload.length, 0);
@@ -161,6 +187,31 @@ export function decodePayload(payload: Buffer): Mutation {
     const id = str();
     if (id === undefined) throw new Error('record without id');
     mutation = { type: type === TYPE_CODES.delete ? 'delete' : type === TYPE_CODES.soft_delete ? 'soft_delete' : 'restore', id };
+  } else if (type === TYPE_CODES.delete_many) {
+    const count = u32();
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = str();
+      if (id === undefined) throw new Error('record without id');
+      ids.push(id);
+    }
+    mutation = { type: 'delete_many', ids };
+  } else if (type === TYPE_CODES.patch) {
+    const id = str();
+    if (id === undefined) throw new Error('record without id');
+    const meta = str();
+    need(1);
+    const textState = payload[o++];
+    if (textState > 2) throw new Error(`patch record with text state ${textState}`);
+    const patched: Mutation = { type: 'patch', id };
+    if (meta !== undefined) patched.metadata = JSON.parse(meta) as Record<string, unknown>;
+    if (textState === 1) patched.text = null;
+    if (textState === 2) {
+      const text = str();
+      if (text === undefined) throw new Error('patch record without its text');
+      patched.text = text;
+    }
+    mutation = patched;
   } else if (type === TYPE_CODES.compact) {
     mutation = { type: 'compact' };
   } else if (type === COMPACT_KEEPING_SOFT_DELETED) {

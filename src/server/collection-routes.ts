@@ -4,7 +4,9 @@ import { VecStoreError, errorType, type ErrorCode } from '../errors.js';
 import type { Access } from '../catalog/api-keys.js';
 import type { Collection } from '../catalog/collection.js';
 import type { Limits } from '../engine/limits.js';
-import { parseId, parseRecord } from '../engine/record-validation.js';
+import { describe, isPlainObject, parseId, parseRecord, parseText } from '../engine/record-validation.js';
+import type { RecordChanges } from '../engine/engine.js';
+import type { RecordView } from '../store/vector-store.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import { parseBinaryVector, parseJsonObject } from './http-io.js';
 import { parseHybridQuery, parseVectorQuery } from './query-request.js';
@@ -98,10 +100,40 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
         const id = pathId(ctx, limits.maxIdLength);
         const record = c.engine.get(id);
         if (!record) throw new VecStoreError('not_found', `id: no vector with id ${JSON.stringify(id)}`);
-        const answer: Record<string, unknown> = { id, vector: Array.from(record.vector), metadata: record.metadata ?? {} };
-        if (record.text !== undefined) answer.text = record.text;
-        answer.deleted = record.deleted;
-        return { json: answer };
+        return { json: recordAnswer(record) };
+      },
+    },
+    {
+      method: 'PATCH', suffix: '/vectors/:id', access: 'write',
+      handler: async (c, ctx) => {
+        const id = pathId(ctx, limits.maxIdLength);
+        await withNotFound(c.engine.patch(id, parseChanges(parseJsonObject(ctx.body), limits)), { found: false, updated: false });
+        return { json: { found: true, updated: true } };
+      },
+    },
+    {
+      method: 'POST', suffix: '/vectors/get', access: 'read',
+      handler: (c, ctx) => {
+        const { records, missing } = c.engine.getMany(parseIds(parseJsonObject(ctx.body).ids, limits));
+        return { json: { records: records.map(recordAnswer), missing } };
+      },
+    },
+    {
+      method: 'POST', suffix: '/count', access: 'read',
+      handler: (c, ctx) => {
+        const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
+        return { json: { count: c.engine.count(optionalFilter(body.filter)) } };
+      },
+    },
+    {
+      method: 'POST', suffix: '/delete-by-filter', access: 'write',
+      handler: async (c, ctx) => {
+        const { filter } = parseJsonObject(ctx.body);
+        // Required: deleting everything must be asked for explicitly (a filter that matches all), never by omission.
+        if (typeof filter !== 'string' || filter.trim() === '') throw new VecStoreError('validation', `filter: required, a non-empty filter string, got ${describe(filter)}`);
+        const deleted = await c.engine.deleteByFilter(filter);
+        if (deleted > 0) metrics?.deletes.inc({ type: 'hard' }, deleted);
+        return { json: { deleted_count: deleted } };
       },
     },
     {
@@ -168,6 +200,40 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
   return routes;
 }
 
+/** A stored record as GET /vectors/:id and POST /vectors/get answer it. */
+function recordAnswer(record: RecordView): Record<string, unknown> {
+  const answer: Record<string, unknown> = { id: record.id, vector: Array.from(record.vector), metadata: record.metadata ?? {} };
+  if (record.text !== undefined) answer.text = record.text;
+  answer.deleted = record.deleted;
+  return answer;
+}
+
+/** `ids` of POST /vectors/get: a non-empty array of ids, at most the batch limit. */
+function parseIds(value: unknown, limits: Limits): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw new VecStoreError('validation', `ids: must be a non-empty array of ids, got ${describe(value)}`);
+  if (value.length > limits.maxBatchRecords) throw new VecStoreError('batch_too_large', `ids: ${value.length} ids is over the limit of ${limits.maxBatchRecords}`);
+  return value.map((id, i) => parseId(id, `ids[${i}]`, limits));
+}
+
+/** `filter?`: a filter string, or absent/null. */
+function optionalFilter(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new VecStoreError('validation', `filter: must be a string, got ${describe(value)}`);
+  return value;
+}
+
+/** The body of PATCH /vectors/:id: `metadata` a merge patch object, `text` a string or null (removes it). */
+function parseChanges(body: Record<string, unknown>, limits: Limits): RecordChanges {
+  const changes: RecordChanges = {};
+  if (body.metadata !== undefined) {
+    if (!isPlainObject(body.metadata)) throw new VecStoreError('validation', `metadata: must be an object (a JSON merge patch), got ${describe(body.metadata)}`);
+    changes.metadata = body.metadata;
+  }
+  if (body.text !== undefined) changes.text = body.text === null ? null : parseText(body.text, 'text', limits)!;
+  if (changes.metadata === undefined && changes.text === undefined) throw new VecStoreError('validation', 'metadata: give metadata and/or text to change');
+  return changes;
+}
+
 function isBinary(ctx: RouteContext): boolean {
   return ctx.contentType.startsWith('application/octet-stream');
 }
@@ -205,7 +271,7 @@ function parseJsonQueryParam(value: string, field: string): unknown {
 
 /** A query-string parameter of a raw float32 query as its JSON counterpart would be typed (bad values stay strings, so validation names them). */
 function queryStringValue(key: string, value: string): unknown {
-  if (key === 'limit' || key === 'k' || key === 'alpha' || key === 'ef' || key === 'recall') return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
-  if (key === 'include_vectors' || key === 'exact') return value === 'true' ? true : value === 'false' ? false : value;
+  if (key === 'limit' || key === 'k' || key === 'alpha' || key === 'ef' || key === 'recall' || key === 'score_threshold') return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  if (key === 'include_vectors' || key === 'include_text' || key === 'include_metadata' || key === 'exact') return value === 'true' ? true : value === 'false' ? false : value;
   return value;
 }

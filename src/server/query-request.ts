@@ -4,7 +4,10 @@ import type { HybridQuery, VectorQuery } from '../engine/engine.js';
 import type { Limits } from '../engine/limits.js';
 import { describe, parseBoolean, parseK, parseVector } from '../engine/record-validation.js';
 
-/** Parses `{vector, limit|k, filter?, include_vectors?}`. */
+/**
+ * Parses `{vector, limit|k, filter?, include_vectors?, include_text?, include_metadata? = true, score_threshold?, ef?,
+ * recall?, exact?}`.
+ */
 export function parseVectorQuery(body: Record<string, unknown>, limits: Limits, vector?: Float32Array): VectorQuery {
   const filter = body.filter;
   if (filter !== undefined && filter !== null && typeof filter !== 'string') {
@@ -17,10 +20,19 @@ export function parseVectorQuery(body: Record<string, unknown>, limits: Limits, 
     k,
     filter: typeof filter === 'string' ? filter : undefined,
     includeVectors: parseBoolean(body.include_vectors, 'include_vectors'),
+    includeText: parseBoolean(body.include_text, 'include_text'),
+    includeMetadata: body.include_metadata === undefined || body.include_metadata === null ? true : parseBoolean(body.include_metadata, 'include_metadata'),
+    ...(body.score_threshold !== undefined && body.score_threshold !== null ? { scoreThreshold: parseThreshold(body.score_threshold) } : {}),
     ...(body.ef !== undefined ? { ef: parseEf(body.ef, k, limits) } : {}),
     ...(body.recall !== undefined ? { recall: parseRecall(body.recall, body.ef) } : {}),
     ...(exact ? { exact } : {}),
   };
+}
+
+/** `score_threshold`: a finite number (its direction follows the metric; see VectorQuery.scoreThreshold). */
+function parseThreshold(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new VecStoreError('validation', `score_threshold: must be a finite number, got ${describe(value)}`);
+  return value;
 }
 
 /** `recall`: a target in (0, 1] instead of a breadth; 1 means exact. */

@@ -73,7 +73,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
         const head = state.queue[0];
         if (head.next < head.hits.length) {
           const r = head.hits[head.next++];
-          ws.send(JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...head.requestId }), false);
+          ws.send(JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...(r.text !== undefined ? { text: r.text } : {}), ...head.requestId }), false);
           continue;
         }
         state.queue.shift();
@@ -273,7 +273,7 @@ function resolveCollection(catalog: Catalog, principal: Principal | undefined, n
  */
 function answerBytes(hits: QueryHit[], ridChars: number): number {
   let bytes = 256 + ridChars * 2;
-  for (const h of hits) bytes += 96 + h.id.length * 2 + (h.vector ? h.vector.length * 8 : 0);
+  for (const h of hits) bytes += 96 + h.id.length * 2 + (h.vector ? h.vector.length * 8 : 0) + (h.text ? h.text.length * 2 : 0);
   return bytes;
 }
 

@@ -196,6 +196,23 @@ export class VectorStore {
     return true;
   }
 
+  /**
+   * Replaces a record's metadata and/or text in place, keeping its vector and slot (`undefined` leaves a field as it is).
+   * The record object is replaced, not mutated, so an older version retained for an open view keeps its own fields.
+   */
+  setFields(id: string, fields: { metadata?: Metadata; text?: string | null }): boolean {
+    const record = this.records.get(id);
+    if (!record) return false;
+    const next: StoredRecord = {
+      ...record,
+      ...(fields.metadata !== undefined ? { metadata: fields.metadata } : {}),
+      ...(fields.text !== undefined ? { text: fields.text ?? undefined } : {}),
+    };
+    this.records.set(id, next);
+    this.generation++;
+    return true;
+  }
+
   /** Makes a soft-deleted record searchable again. False when unknown. */
   restore(id: string): boolean {
     const record = this.records.get(id);

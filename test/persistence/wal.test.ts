@@ -15,6 +15,11 @@ const sample: Mutation[] = [
   { type: 'restore', id: 'b' },
   { type: 'compact' },
   { type: 'compact', keepSoftDeleted: true },
+  { type: 'delete_many', ids: ['a', 'ü-ñ-字', ''] },
+  { type: 'delete_many', ids: [] },
+  { type: 'patch', id: 'b', metadata: { k: { nested: [1, null] } } },
+  { type: 'patch', id: 'b', text: 'new text' },
+  { type: 'patch', id: 'b', metadata: {}, text: null },
 ];
 
 function plain(m: Mutation): unknown {
