@@ -172,9 +172,18 @@ describe('HTTP framing, port, shutdown', () => {
     for (const [name, headers] of cases) {
       const head = `POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}\r\n`;
       // The hidden request arrives after the head...
+      // Alone, the ambiguous request gets its 400 and the connection is closed.
+      const alone = await raw([head]);
+      assert.match(alone.answer, /^HTTP\/1\.1 400 /, `${name}: ${alone.answer}`);
+      assert.match(alone.answer, /"code":"validation"/);
+      assert.equal(alone.closed, true, `${name}: connection closed`);
       const later = await raw([head, smuggled(`${name}-later`)]);
-      assert.match(later.answer, /^HTTP\/1\.1 400 /, `${name}: ${later.answer}`);
-      assert.match(later.answer, /"code":"validation"/);
+      // Usually the 400 is written before the hidden request arrives; on a loaded machine the hidden request can arrive
+      // first, and then uWS drops the connection without an answer. Either way nothing after the head runs.
+      if (later.answer !== '') {
+        assert.match(later.answer, /^HTTP\/1\.1 400 /, `${name}: ${later.answer}`);
+        assert.match(later.answer, /"code":"validation"/);
+      }
       assert.equal(later.closed, true, `${name}: connection closed`);
       assert.equal((later.answer.match(/HTTP\/1\.1/g) ?? []).length, 1, `${name}: one answer only`);
       // ...or in the same packet.
