@@ -717,9 +717,9 @@ export class VecStoreEngine {
    * A page of every active (not soft-deleted) record matching the filter, in id order after `after`; `last` is the id
    * to continue after, or null when nothing more matched.
    */
-  scroll(request: ScrollRequest): { records: ScrolledRecord[]; last: string | null } {
+  async scroll(request: ScrollRequest): Promise<{ records: ScrolledRecord[]; last: string | null }> {
     const filter = request.filter !== undefined ? this.compileFilterOrThrow(request.filter) : undefined;
-    const page = this.idOrder.page(request.after, request.limit, (r) => !r.deleted && (filter === undefined || filter(r.metadata)));
+    const page = await this.idOrder.page(request.after, request.limit, (r) => !r.deleted && (filter === undefined || filter(r.metadata)), this.limits.maxFilterMs);
     const records = page.records.map((r) => {
       const out: ScrolledRecord = { id: r.id, metadata: r.metadata ?? {} };
       if (request.includeVectors) out.vector = Array.from(this.store.vectorAt(r.slot));

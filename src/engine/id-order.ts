@@ -1,5 +1,7 @@
 // Records in id order for scrolling: a sorted id list rebuilt only when the store changed since the last page.
 import type { StoredRecord, VectorStore } from '../store/vector-store.js';
+import { filterTooCostly } from './filter-bitmap.js';
+import { inSlices } from './time-slices.js';
 
 /** One page of a scroll: the records and whether any record after the last one matched. */
 export interface IdPage {
@@ -17,19 +19,33 @@ export class IdOrder {
 
   constructor(private readonly store: VectorStore) {}
 
-  /** Up to `limit` records with ids after `after` (from the start when undefined) that `accept` keeps. */
-  page(after: string | undefined, limit: number, accept: (record: StoredRecord) => boolean): IdPage {
+  /**
+   * Up to `limit` records with ids after `after` (from the start when undefined) that `accept` keeps, looked at in time
+   * slices (a costly filter that matches little must not hold the front thread); `filter_too_costly` past `budgetMs`.
+   */
+  async page(after: string | undefined, limit: number, accept: (record: StoredRecord) => boolean, budgetMs: number): Promise<IdPage> {
     const ids = this.ids();
     let i = after === undefined ? 0 : firstAfter(ids, after);
     const records: StoredRecord[] = [];
-    for (; i < ids.length; i++) {
-      const record = this.store.getRecord(ids[i]);
-      if (!record || !accept(record)) continue;
-      // One match past the page tells whether a next page exists, so the last page says so without an empty round trip.
-      if (records.length === limit) return { records, more: true };
-      records.push(record);
-    }
-    return { records, more: false };
+    let more = false;
+    await inSlices(
+      (count) => {
+        for (const end = Math.min(ids.length, i + count); i < end; i++) {
+          const record = this.store.getRecord(ids[i]);
+          if (!record || !accept(record)) continue;
+          // One match past the page tells whether a next page exists, so the last page says so without an empty round trip.
+          if (records.length === limit) {
+            more = true;
+            return true;
+          }
+          records.push(record);
+        }
+        return i >= ids.length;
+      },
+      budgetMs,
+      () => filterTooCostly(budgetMs, `at id ${i} of ${ids.length}`),
+    );
+    return { records, more };
   }
 
   private ids(): string[] {

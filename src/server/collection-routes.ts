@@ -69,9 +69,9 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/scroll', access: 'read',
-      handler: (c, ctx) => {
+      handler: async (c, ctx) => {
         const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
-        return { json: scrollAnswer(c.engine.scroll(parseScrollRequest(body, limits))) };
+        return { json: scrollAnswer(await c.engine.scroll(parseScrollRequest(body, limits))) };
       },
     },
     {
