@@ -12,7 +12,8 @@ import type { CheckpointCapture } from '../persistence/checkpoint.js';
 import type { WorkerMetricsDelta } from '../search/messages.js';
 import { fuseCandidates, type FusionMethod } from '../search/fusion.js';
 import { compileFilter, type FilterPredicate } from './filter.js';
-import { evaluateFilterBitmap } from './filter-bitmap.js';
+import { evaluateFilterBitmap, filterTooCostly } from './filter-bitmap.js';
+import { inSlices } from './time-slices.js';
 import { TextIndex } from './text-index.js';
 import { QueryCache } from './query-cache.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -401,10 +402,39 @@ export class VecStoreEngine {
    */
   async deleteByFilter(source: string): Promise<number> {
     const filter = this.compileFilterOrThrow(source);
-    const ids: string[] = [];
-    for (const record of this.store.recordsInSlotOrder()) if (filter(record.metadata)) ids.push(record.id);
+    const ids = (await this.matchingRecords(filter, true)).map((r) => r.id);
     if (ids.length > 0) await this.commit({ type: 'delete_many', ids });
     return ids.length;
+  }
+
+  /**
+   * The current records (soft-deleted ones too if asked) whose metadata matches, evaluated in time slices under
+   * `--max-filter-ms` so that a costly filter cannot hold the front thread. Records written meanwhile are evaluated in
+   * the version that is current at the end; a compaction meanwhile starts the evaluation over.
+   */
+  private async matchingRecords(filter: FilterPredicate, includeSoftDeleted: boolean): Promise<StoredRecord[]> {
+    for (;;) {
+      const layoutVersion = this.store.layout().version;
+      const matched: StoredRecord[] = [];
+      let slot = 0;
+      const complete = await inSlices(
+        (count) => {
+          // Slots appended meanwhile (new records and new versions) are evaluated too.
+          const end = Math.min(this.store.slotCount, slot + count);
+          for (; slot < end; slot++) {
+            const record = this.store.recordAtSlot(slot);
+            if (record && (includeSoftDeleted || !record.deleted) && filter(record.metadata)) matched.push(record);
+          }
+          return slot >= this.store.slotCount;
+        },
+        this.limits.maxFilterMs,
+        () => filterTooCostly(this.limits.maxFilterMs, `at record ${slot} of ${this.store.slotCount}`),
+        () => layoutVersion === this.store.layout().version,
+      );
+      if (!complete) continue;
+      // A record replaced or deleted after it was looked at is left out (its new version, if any, was looked at too).
+      return matched.filter((r) => this.store.getRecord(r.id) === r && (includeSoftDeleted || !r.deleted));
+    }
   }
 
   /**
@@ -519,12 +549,9 @@ export class VecStoreEngine {
   }
 
   /** How many active (not soft-deleted) records match the filter (all of them without one). */
-  count(source?: string): number {
+  async count(source?: string): Promise<number> {
     if (source === undefined) return this.store.counts.active;
-    const filter = this.compileFilterOrThrow(source);
-    let n = 0;
-    for (const record of this.store.recordsInSlotOrder()) if (!record.deleted && filter(record.metadata)) n++;
-    return n;
+    return (await this.matchingRecords(this.compileFilterOrThrow(source), false)).length;
   }
 
   /** Exact k-NN, optionally filtered. `cached` tells whether the answer came from the query cache. */

@@ -120,9 +120,9 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/count', access: 'read',
-      handler: (c, ctx) => {
+      handler: async (c, ctx) => {
         const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
-        return { json: { count: c.engine.count(optionalFilter(body.filter)) } };
+        return { json: { count: await c.engine.count(optionalFilter(body.filter)) } };
       },
     },
     {

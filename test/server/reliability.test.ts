@@ -66,8 +66,15 @@ describe('a server holding large metadata', () => {
     };
     // A stalled front thread makes every probe wait for the whole evaluation (over a second); the bound is checked
     // again, up to three times, only against a machine busy with other work (a scheduler or GC pause on either side).
-    // A query's filter (evaluated into the scan's bitmap) and a scroll's filter (evaluated page by page).
-    for (const [route, body] of [['/v1/query', { vector: vec(1), limit: 5, filter: terms(89) }], ['/v1/scroll', { limit: 5, filter: terms(89) }]] as const) {
+    // Every request that evaluates a filter over the records: query (into the scan's bitmap), scroll, count, delete.
+    const costly = terms(89);
+    const routes = [
+      ['/v1/query', { vector: vec(1), limit: 5, filter: costly }],
+      ['/v1/scroll', { limit: 5, filter: costly }],
+      ['/v1/count', { filter: costly }],
+      ['/v1/delete-by-filter', { filter: costly }],
+    ] as const;
+    for (const [route, body] of routes) {
       const worsts: number[] = [];
       let answer: Awaited<ReturnType<typeof measure>>['answer'] | undefined;
       for (let attempt = 0; attempt < 3 && !(worsts.at(-1)! < 100); attempt++) {
