@@ -22,6 +22,8 @@ export interface IngestBenchOptions {
   concurrency: number;
   /** Seconds of each idle query measurement. */
   idleSeconds: number;
+  /** The servers' vector index (`hnsw` builds its graph in the pool while the ingest runs). */
+  index: 'hnsw' | 'flat';
 }
 
 const QUERY_CLIENTS = 2;
@@ -107,9 +109,9 @@ async function idleP99(url: string, dim: number, seconds: number): Promise<numbe
   return percentile(await queryLoop(url, dim, new Promise((r) => setTimeout(r, seconds * 1000))), 99);
 }
 
-async function server(dataDir: string, extra: string[] = []): Promise<ChildServer> {
+async function server(dataDir: string, o: IngestBenchOptions, extra: string[] = []): Promise<ChildServer> {
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return startChild([CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--metric', 'cosine', '--fsync', 'always', ...extra]);
+  return startChild([CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--metric', 'cosine', '--fsync', 'always', '--index', o.index, ...extra]);
 }
 
 /**
@@ -190,7 +192,7 @@ export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
     row('disk bound (same log bytes, fdatasync per batch)', `${fmt(disk.vectorsPerSec)} vectors/s`, `${fmt(disk.mbPerSec)} MB/s`);
 
     // Arrow: the first half alone, then the second half while queries run.
-    let s = await server(dataDir);
+    let s = await server(dataDir, o);
     let arrowRate: number;
     let duringP99: number;
     let idleHalf: number;
@@ -215,14 +217,14 @@ export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
     }
 
     const jsonRows = Math.min(o.jsonRows, o.rows);
-    s = await server(dataDir, ['--parse-threads', '0']);
+    s = await server(dataDir, o, ['--parse-threads', '0']);
     let jsonInline: number;
     try {
       jsonInline = await ingest(s.url, data, 0, jsonRows, o, 'json');
     } finally {
       await s.stop();
     }
-    s = await server(dataDir);
+    s = await server(dataDir, o);
     try {
       const jsonPool = await ingest(s.url, data, 0, jsonRows, o, 'json');
       row('JSON, parsed on the front thread (--parse-threads 0, before)', `${fmt(jsonInline)} vectors/s`, `${fmt(jsonRows)} rows`);
@@ -233,7 +235,7 @@ export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
 
     const parquet = path.join(work, 'rows.parquet');
     writeParquet(parquet, data, o.rows);
-    s = await server(dataDir);
+    s = await server(dataDir, o);
     try {
       const importRate = await importFile(parquet, s.url, o);
       row('vecstore import of a Parquet file', `${fmt(importRate)} vectors/s`, `Arrow over HTTP is ${(arrowRate / importRate).toFixed(2)}× faster (${fmt(fs.statSync(parquet).size / 1e6)} MB file)`);

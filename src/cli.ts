@@ -290,7 +290,8 @@ bench
   .option('--json-batch <n>', 'rows per JSON request', integer(1), 1000)
   .option('--concurrency <n>', 'requests in flight', integer(1), 2)
   .option('--idle-seconds <s>', 'seconds of each idle query measurement', integer(1), 5)
-  .action(async (opts: { rows: number; dim: number; jsonRows: number; batch: number; jsonBatch: number; concurrency: number; idleSeconds: number }) => {
+  .addOption(new Option('--index <kind>', 'the servers\' vector index (hnsw builds its graph while the ingest runs)').choices(['hnsw', 'flat']).default('hnsw'))
+  .action(async (opts: { rows: number; dim: number; jsonRows: number; batch: number; jsonBatch: number; concurrency: number; idleSeconds: number; index: 'hnsw' | 'flat' }) => {
     const { runIngestBenchmark } = await import('../bench/ingest-bench.js');
     await runIngestBenchmark(opts);
   });
