@@ -29,7 +29,7 @@ before(async () => {
   }
   await waitFor(async () => {
     const stats = (await requestJson(`${server.url}/v1/stats`)).body;
-    return stats.indexed_vectors === COUNT && stats.recall_table.length > 0;
+    return stats.indexed_vectors === COUNT && stats.recall_table.length > 0 && stats.pending_vectors === 0;
   }, 'the graph and its recall table');
 });
 after(async () => {
