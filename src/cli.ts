@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { METRIC_NAMES, type MetricName } from './distance/metric.js';
 import { DEFAULT_LIMITS, type Limits } from './engine/limits.js';
 import { serve } from './serve.js';
+import { VERSION } from './version.js';
 import { DEFAULT_HNSW } from './index/hnsw-index.js';
 import { DEFAULT_INDEX_THRESHOLD, DEFAULT_TARGET_RECALL, type IndexKind } from './engine/engine.js';
 
@@ -48,6 +49,7 @@ function keyList(value: string, previous: string[] = []): string[] {
 
 const program = new Command()
   .name('vecstore')
+  .version(VERSION, '-V, --version', 'print the version')
   .description('VecStore: a single-node vector database server (exact k-NN, hybrid search, WAL durability, Prometheus metrics)')
   .showHelpAfterError();
 
@@ -85,6 +87,7 @@ const serveCommand = program
   .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
   .addOption(new Option('--auto-compact-ratio <ratio>', 'compact in the background once garbage slots (left by updates and hard deletes) pass this share of used slots; 0 turns it off').env('VECSTORE_AUTO_COMPACT_RATIO').default(0.5).argParser(ratio))
   .addOption(new Option('--api-key <keys>', 'API key(s) with full access; repeat or separate with commas').env('VECSTORE_API_KEY').argParser(keyList).default([], 'none'))
+  .addOption(new Option('--cors-origin <origins>', 'origin(s) browser applications may call from, or * for any; repeat or separate with commas (default: CORS off)').env('VECSTORE_CORS_ORIGIN').argParser(keyList).default([], 'none'))
   .addOption(new Option('--read-only-api-key <keys>', 'API key(s) that may only read').env('VECSTORE_READ_ONLY_API_KEY').argParser(keyList).default([], 'none'))
   .addOption(new Option('--api-keys-file <file>', 'JSON list of {"key", "role": "admin"|"write"|"read", "collections": ["*"] or names}; re-read on SIGHUP').env('VECSTORE_API_KEYS_FILE'))
   .addOption(new Option('--max-collections <n>', 'most collections this server holds').env('VECSTORE_MAX_COLLECTIONS').default(1000).argParser(integer(1)))
@@ -141,6 +144,7 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     recallAuditsPerSecond: opts.recallAuditsPerSecond as number,
     limits,
     tracing: opts.tracing as boolean,
+    corsOrigins: opts.corsOrigin as string[],
   });
 });
 

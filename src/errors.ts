@@ -7,6 +7,8 @@ export const ERROR_CATALOGUE = {
   /** A batch body sent as an Arrow IPC stream that cannot be read (truncated, malformed, missing columns). */
   invalid_arrow: 400,
   invalid_filter: 400,
+  /** A request body field no route takes (with a hint when it is another engine's name for one of ours). */
+  unknown_field: 400,
   unauthorized: 401,
   forbidden: 403,
   invalid_collection_name: 400,

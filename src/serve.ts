@@ -50,6 +50,8 @@ export interface ServeConfig {
   limits: Limits;
   /** `--tracing`: export OpenTelemetry traces even without an OTEL_EXPORTER_OTLP_* endpoint variable. */
   tracing?: boolean;
+  /** `--cors-origin`: origins browser applications may call from (empty: CORS off). */
+  corsOrigins?: string[];
 }
 
 /** Runs the server until SIGINT/SIGTERM, then stops gracefully and exits 0. */
@@ -149,6 +151,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     parser,
     logger,
     tracing,
+    corsOrigins: config.corsOrigins,
     isReady: () => recovered && pool.ready,
   }).catch(async (err: Error) => {
     // A taken port ends start-up, with the data directory closed and its lock released.

@@ -126,7 +126,14 @@ export interface ValidatedBatch {
  * here). `rowAt(i)` yields the raw record and may itself throw a VecStoreError for a row it cannot even build; every
  * good record must have the dimension of the store (or, for an empty store, of the batch's first good record).
  */
-export function validateBatch(count: number, rowAt: (index: number) => unknown, limits: Limits, dimension: number | undefined): ValidatedBatch {
+export function validateBatch(
+  count: number,
+  rowAt: (index: number) => unknown,
+  limits: Limits,
+  dimension: number | undefined,
+  /** An extra check of each raw record (the API's field table); what it throws is that record's error. */
+  checkRow?: (raw: unknown, index: number) => void,
+): ValidatedBatch {
   if (count > limits.maxBatchRecords) {
     throw new VecStoreError('batch_too_large', `records: ${count} records is over the limit of ${limits.maxBatchRecords}`);
   }
@@ -136,6 +143,7 @@ export function validateBatch(count: number, rowAt: (index: number) => unknown, 
     let raw: unknown;
     try {
       raw = rowAt(index);
+      checkRow?.(raw, index);
       const record = parseRecord(raw, `records[${index}]`, limits);
       batchDim ??= record.vector.length;
       if (record.vector.length !== batchDim) {

@@ -1,7 +1,8 @@
 // A batch-upsert body (JSON or Arrow IPC) to validated records: the one path the front thread and parse workers share.
 import { VecStoreError } from '../errors.js';
 import type { Limits } from '../engine/limits.js';
-import { validateBatch, type ValidatedBatch } from '../engine/record-validation.js';
+import { isPlainObject, validateBatch, type ValidatedBatch } from '../engine/record-validation.js';
+import { checkFields } from '../api/request-fields.js';
 import { parseJsonObject } from '../engine/json-body.js';
 import { decodeArrowStream } from './arrow-records.js';
 import type { BatchFormat, ParsedBatch, ParseResult } from './parse-messages.js';
@@ -13,9 +14,13 @@ export function validateBatchBody(format: BatchFormat, body: Uint8Array, limits:
     return validateBatch(rows.count, rows.rowAt, limits, dimension);
   }
   const parsed = parseJsonObject(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  checkFields(parsed, 'batchUpsert');
   const records = parsed.records;
   if (!Array.isArray(records)) throw new VecStoreError('validation', 'records: must be an array of {id, vector, metadata?, text?}');
-  return validateBatch(records.length, (i) => records[i], limits, dimension);
+  // A record with an unknown field is that record's error (unknown_field), like any other bad record.
+  return validateBatch(records.length, (i) => records[i], limits, dimension, (record, i) => {
+    if (isPlainObject(record)) checkFields(record, 'batchRecord', `records[${i}].`);
+  });
 }
 
 /** A validated batch as a worker's answer: vectors copied back to back into one buffer that can be transferred. */

@@ -14,6 +14,7 @@ import { buildRoutes, requestCollection, type HttpMethod, type Route, type Route
 import type { ParsePool } from '../ingest/parse-pool.js';
 import { registerQueryStream } from './ws-query-stream.js';
 import type { Tracing } from '../telemetry/tracing.js';
+import { CorsPolicy } from './cors.js';
 
 export interface ServerOptions {
   host: string;
@@ -31,6 +32,8 @@ export interface ServerOptions {
   logger: Logger;
   /** OpenTelemetry tracing, when on (undefined costs nothing per request). */
   tracing?: Tracing;
+  /** `--cors-origin`: origins browser applications may call from (none: CORS off). */
+  corsOrigins?: readonly string[];
   isReady(): boolean;
 }
 
@@ -54,6 +57,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   const { catalog, metrics, logger, auth, limits, tracing } = options;
   const router = new Router(buildRoutes({ catalog, limits, defaultMetric: options.defaultMetric, metrics, parser: options.parser, isReady: options.isReady }));
   const app = uWS.App();
+  const cors = new CorsPolicy(options.corsOrigins ?? []);
   let inFlight = 0;
   let stopping = false;
   let onIdle: (() => void) | undefined;
@@ -77,8 +81,12 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       collection: match.kind === 'found' ? spanCollection(match.route, match.params) : undefined,
     });
 
+    // Read now: uWS allows reading headers only before the first await.
+    const origin = cors.enabled ? req.getHeader('origin') : '';
+    const corsHeaders = cors.answerHeaders(origin);
     const answer = (status: number, body: string | Uint8Array, contentType?: string, headers: Array<[string, string]> = [], close = false, error?: VecStoreError) => {
-      writeAnswer(res, state, status, body, contentType, span ? [...headers, ['traceresponse', span.traceresponse]] : headers, close);
+      const all = corsHeaders.length > 0 ? [...headers, ...corsHeaders] : headers;
+      writeAnswer(res, state, status, body, contentType, span ? [...all, ['traceresponse', span.traceresponse]] : all, close);
       metrics?.observeRequest(endpoint, countedMethod, (performance.now() - started) / 1000, span?.sampledTraceId);
       span?.end(status, error);
     };
@@ -121,6 +129,14 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
         fail(new VecStoreError('validation', framing), true);
         finished();
       });
+      return;
+    }
+    // A browser's preflight is answered before routing and auth (it carries no credentials by design).
+    const preflight = cors.preflightHeaders(method, origin, cors.enabled ? req.getHeader('access-control-request-method') : '');
+    if (preflight) {
+      writeAnswer(res, state, 204, '', undefined, preflight, false);
+      metrics?.observeRequest(endpoint, countedMethod, (performance.now() - started) / 1000, span?.sampledTraceId);
+      span?.end(204);
       return;
     }
     if (match.kind !== 'found') {

@@ -12,6 +12,7 @@ import { parseBinaryVector, parseJsonObject } from './http-io.js';
 import { parseHybridQuery, parseVectorQuery } from './query-request.js';
 import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
 import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
+import { checkFields, type RequestBody } from '../api/request-fields.js';
 import { validateBatchBody } from '../ingest/batch-body.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 import type { HttpMethod, RouteAnswer, RouteContext } from './routes.js';
@@ -28,11 +29,13 @@ export interface CollectionRoute {
 
 /** Every per-collection route. `ctx.params` holds only the route's own parameters (the collection name is taken off). */
 export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | undefined, parser: ParsePool | undefined): CollectionRoute[] {
-  const jsonOrBinaryQuery = (ctx: RouteContext): Record<string, unknown> => {
-    if (!isBinary(ctx)) return parseJsonObject(ctx.body);
-    // Binary bodies carry only the vector; the other parameters come from the query string.
-    const fromQuery: Record<string, unknown> = {};
+  const jsonOrBinaryQuery = (ctx: RouteContext, kind: RequestBody): Record<string, unknown> => {
+    if (!isBinary(ctx)) return body(ctx, kind);
+    // Binary bodies carry only the vector; the other parameters come from the query string, checked like body fields.
+    // No prototype: a parameter named __proto__ is a field like any other (and refused as unknown).
+    const fromQuery: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const [key, value] of new URLSearchParams(ctx.rawQuery)) fromQuery[key] = queryStringValue(key, value);
+    checkFields(fromQuery, kind);
     return fromQuery;
   };
 
@@ -43,10 +46,11 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
         let record;
         if (isBinary(ctx)) {
           const query = new URLSearchParams(ctx.rawQuery);
+          checkFields(Object.fromEntries([...query.keys()].map((k) => [k, true])), 'upsert');
           const metadata = query.get('metadata');
           record = parseRecord({ id: query.get('id') ?? undefined, vector: parseBinaryVector(ctx.body), metadata: metadata ? parseJsonQueryParam(metadata, 'metadata') : undefined, text: query.get('text') ?? undefined }, '', limits);
         } else {
-          record = parseRecord(parseJsonObject(ctx.body), '', limits);
+          record = parseRecord(body(ctx, 'upsert'), '', limits);
         }
         await c.engine.upsert(record);
         metrics?.upserts.inc({ batch: 'single' });
@@ -70,15 +74,13 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     {
       method: 'POST', suffix: '/scroll', access: 'read',
       handler: async (c, ctx) => {
-        const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
-        return { json: scrollAnswer(await c.engine.scroll(parseScrollRequest(body, limits))) };
+        return { json: scrollAnswer(await c.engine.scroll(parseScrollRequest(optionalBody(ctx, 'scroll'), limits))) };
       },
     },
     {
       method: 'POST', suffix: '/query', access: 'read',
       handler: async (c, ctx) => {
-        const body = jsonOrBinaryQuery(ctx);
-        const q = parseVectorQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
+        const q = parseVectorQuery(jsonOrBinaryQuery(ctx, 'query'), limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
         const answer = await c.engine.query(q);
         metrics?.observeQuery('vector', answer.results.length, answer.cached, answer.stats.index);
         return { json: { results: answer.results, stats: answer.stats } };
@@ -87,8 +89,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     {
       method: 'POST', suffix: '/hybrid-query', access: 'read',
       handler: async (c, ctx) => {
-        const body = jsonOrBinaryQuery(ctx);
-        const q = parseHybridQuery(body, limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
+        const q = parseHybridQuery(jsonOrBinaryQuery(ctx, 'hybridQuery'), limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
         const answer = await c.engine.hybridQuery(q);
         metrics?.observeQuery('hybrid', answer.results.length, answer.cached, answer.stats.index);
         return { json: { results: answer.results, stats: answer.stats } };
@@ -107,28 +108,27 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
       method: 'PATCH', suffix: '/vectors/:id', access: 'write',
       handler: async (c, ctx) => {
         const id = pathId(ctx, limits.maxIdLength);
-        await withNotFound(c.engine.patch(id, parseChanges(parseJsonObject(ctx.body), limits)), { found: false, updated: false });
+        await withNotFound(c.engine.patch(id, parseChanges(body(ctx, 'patch'), limits)), { found: false, updated: false });
         return { json: { found: true, updated: true } };
       },
     },
     {
       method: 'POST', suffix: '/vectors/get', access: 'read',
       handler: (c, ctx) => {
-        const { records, missing } = c.engine.getMany(parseIds(parseJsonObject(ctx.body).ids, limits));
+        const { records, missing } = c.engine.getMany(parseIds(body(ctx, 'getMany').ids, limits));
         return { json: { records: records.map(recordAnswer), missing } };
       },
     },
     {
       method: 'POST', suffix: '/count', access: 'read',
       handler: async (c, ctx) => {
-        const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
-        return { json: { count: await c.engine.count(optionalFilter(body.filter)) } };
+        return { json: { count: await c.engine.count(optionalFilter(optionalBody(ctx, 'count').filter)) } };
       },
     },
     {
       method: 'POST', suffix: '/delete-by-filter', access: 'write',
       handler: async (c, ctx) => {
-        const { filter } = parseJsonObject(ctx.body);
+        const { filter } = body(ctx, 'deleteByFilter');
         // Required: deleting everything must be asked for explicitly (a filter that matches all), never by omission.
         if (typeof filter !== 'string' || filter.trim() === '') throw new VecStoreError('validation', `filter: required, a non-empty filter string, got ${describe(filter)}`);
         const deleted = await c.engine.deleteByFilter(filter);
@@ -170,9 +170,9 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     {
       method: 'POST', suffix: '/snapshots', access: 'write', createsDefault: true,
       handler: async (c, ctx) => {
-        const body = parseJsonObject(ctx.body);
-        if (typeof body.name !== 'string') throw new VecStoreError('validation', 'name: must be a string');
-        const created = await c.createSnapshot(body.name);
+        const { name } = body(ctx, 'createSnapshot');
+        if (typeof name !== 'string') throw new VecStoreError('validation', 'name: must be a string');
+        const created = await c.createSnapshot(name);
         return { json: { success: true, name: created.name, path: created.path } };
       },
     },
@@ -190,7 +190,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     routes.push({
       method: 'POST', suffix: '/_test/worker-fault', access: 'write', createsDefault: true,
       handler: (c, ctx) => {
-        const { fault } = parseJsonObject(ctx.body);
+        const { fault } = body(ctx, 'testFault');
         if (fault !== 'throw' && fault !== 'exit') throw new VecStoreError('validation', 'fault: must be "throw" or "exit"');
         c.engine.injectWorkerFault(fault);
         return { json: { armed: fault } };
@@ -198,6 +198,18 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     });
   }
   return routes;
+}
+
+/** A JSON object body whose fields are all in the route's table. */
+function body(ctx: RouteContext, kind: RequestBody): Record<string, unknown> {
+  const parsed = parseJsonObject(ctx.body);
+  checkFields(parsed, kind);
+  return parsed;
+}
+
+/** The same, where an empty body means `{}`. */
+function optionalBody(ctx: RouteContext, kind: RequestBody): Record<string, unknown> {
+  return ctx.body.length === 0 ? {} : body(ctx, kind);
 }
 
 /** A stored record as GET /vectors/:id and POST /vectors/get answer it. */

@@ -10,8 +10,10 @@ import type { VecStoreMetrics } from '../metrics/metrics.js';
 import { canSee, type Principal } from './auth.js';
 import { collectionRoutes, decodeParam } from './collection-routes.js';
 import { parseJsonObject } from './http-io.js';
+import { checkFields } from '../api/request-fields.js';
 import { encodeExposition, wantsOpenMetrics } from '../metrics/exposition-encoding.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
+import { PACKAGE_NAME, VERSION } from '../version.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'HEAD' | 'OPTIONS';
 
@@ -65,6 +67,7 @@ export interface RouteDependencies {
 export function buildRoutes(deps: RouteDependencies): Route[] {
   const { catalog, metrics, limits } = deps;
   const routes: Route[] = [
+    { method: 'GET', path: '/', access: 'open', handler: () => ({ json: ROOT }) },
     { method: 'GET', path: '/health', access: 'open', handler: () => ({ json: HEALTHY }) },
     {
       method: 'GET', path: '/ready', access: 'open',
@@ -87,6 +90,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
       method: 'PUT', path: '/v1/collections/:name', access: 'admin', collection: 'param',
       handler: async (ctx) => {
         const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
+        checkFields(body, 'createCollection');
         const settings = parseCollectionSettings(body, catalog.defaults, limits.maxDimension);
         const { collection, created } = await catalog.create(decodeParam(ctx.params[0], 'name'), settings);
         return { status: created ? 201 : 200, json: collection.describe() };
@@ -123,6 +127,13 @@ export function requestCollection(route: Route, params: string[]): string | unde
   if (route.collection === 'param') return decodeParam(params[0], 'name');
   return undefined;
 }
+
+/** What `GET /` tells a visitor: which server this is and where its API is described. */
+const ROOT = JSON.stringify({
+  name: PACKAGE_NAME,
+  version: VERSION,
+  links: { openapi: '/openapi.json', metrics: '/metrics', docs: 'README.md#http-api' },
+});
 
 /** Serialised once: `/health` is probed constantly and is the cheapest answer the server gives. */
 const HEALTHY = '{"status":"healthy"}';

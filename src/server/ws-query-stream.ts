@@ -9,6 +9,7 @@ import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { isPlainObject } from '../engine/record-validation.js';
 import { parseHybridQuery, parseVectorQuery } from './query-request.js';
+import { checkFields } from '../api/request-fields.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { statusLine } from './http-io.js';
 import type { RequestSpan, Tracing } from '../telemetry/tracing.js';
@@ -136,6 +137,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     state.inFlight++;
     const release = () => { state.inFlight--; };
     try {
+      checkFields(body, 'wsQuery');
       const collection = resolveCollection(catalog, state.principal, body.collection);
       const hybrid = body.text_query !== undefined;
       const type = hybrid ? 'hybrid' : 'vector';
