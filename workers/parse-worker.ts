@@ -13,7 +13,7 @@ export function parse(task: ParseTask): unknown {
   } catch (err) {
     // Whole-body refusals travel as data: a thrown error would lose its code on the way through structured clone.
     if (!(err instanceof VecStoreError)) throw err;
-    return { type: 'refused', code: err.code, message: err.message } satisfies ParseResult;
+    return { type: 'refused', code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } satisfies ParseResult;
   }
   const transfer = [result.vectors.buffer, result.indexes.buffer];
   return move({

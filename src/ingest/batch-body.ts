@@ -42,7 +42,7 @@ export function packBatch(batch: ValidatedBatch): ParsedBatch {
 
 /** A worker's answer back as a validated batch (vectors are views into the one transferred buffer), or its error. */
 export function unpackResult(result: ParseResult): ValidatedBatch {
-  if (result.type === 'refused') throw new VecStoreError(result.code, result.message);
+  if (result.type === 'refused') throw new VecStoreError(result.code, result.message, result.details);
   const { dimension: d, vectors } = result;
   return {
     records: result.ids.map((id, i) => ({ id, vector: vectors.subarray(i * d, (i + 1) * d), metadata: result.metadata[i], text: result.texts[i] })),

@@ -36,6 +36,8 @@ export interface ParseRefused {
   type: 'refused';
   code: ErrorCode;
   message: string;
+  /** The error's extra body fields (unknown_field's `field` and `hint`): plain JSON data. */
+  details?: Record<string, unknown>;
 }
 
 export type ParseResult = ParsedBatch | ParseRefused;

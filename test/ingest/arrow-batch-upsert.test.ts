@@ -169,11 +169,14 @@ describe('large JSON batch bodies (parsed in the parse pool)', () => {
     assert.deepEqual(got.metadata, filler[1499].metadata);
   });
 
-  test('a large malformed body is invalid_json; a large body without records is a validation error', async () => {
+  test('a large malformed body is invalid_json; a large body with an unknown field or without records is refused naming it', async () => {
     const text = JSON.stringify({ records: records('m', 300, 4).map((r) => ({ ...r, vector: Array.from(r.vector) })) });
     const cut = await postJson(`${server.url}/v1/batch-upsert`, text.slice(0, text.length - 10));
     assert.deepEqual([cut.status, cut.body.code], [400, 'invalid_json']);
-    const noRecords = await postJson(`${server.url}/v1/batch-upsert`, JSON.stringify({ rows: 'x'.repeat(INLINE_JSON_BYTES + 10) }));
+    // Refused in a parse worker, with the same body as on the front thread (field and hint included).
+    const unknown = await postJson(`${server.url}/v1/batch-upsert`, JSON.stringify({ rows: 'x'.repeat(INLINE_JSON_BYTES + 10) }));
+    assert.deepEqual([unknown.status, unknown.body.code, unknown.body.error.split(':')[0], unknown.body.field], [400, 'unknown_field', 'rows', 'rows']);
+    const noRecords = await postJson(`${server.url}/v1/batch-upsert`, JSON.stringify({ records: 'x'.repeat(INLINE_JSON_BYTES + 10) }));
     assert.deepEqual([noRecords.status, noRecords.body.code, noRecords.body.error.split(':')[0]], [400, 'validation', 'records']);
   });
 });

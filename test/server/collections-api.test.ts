@@ -37,10 +37,10 @@ test('PUT creates (201), repeats (200), conflicts (409); names are checked; GET 
     assert.equal(answer.body.code, 'invalid_collection_name');
     assert.match(answer.body.error, /^name: /);
   }
-  for (const [body, field] of [[{ dimension: 0 }, 'dimension'], [{ metric: 'hamming' }, 'metric'], [{ index: 'ivf' }, 'index'], [{ hnsw: { m: 1 } }, 'hnsw.m'], [{ shards: 2 }, 'shards']] as const) {
+  for (const [body, field, code] of [[{ dimension: 0 }, 'dimension', 'validation'], [{ metric: 'hamming' }, 'metric', 'validation'], [{ index: 'ivf' }, 'index', 'validation'], [{ hnsw: { m: 1 } }, 'hnsw.m', 'validation'], [{ shards: 2 }, 'shards', 'unknown_field']] as const) {
     const answer = await put('badsettings', body);
     assert.equal(answer.status, 400);
-    assert.equal(answer.body.code, 'validation');
+    assert.equal(answer.body.code, code);
     assert.ok(answer.body.error.startsWith(`${field}: `), answer.body.error);
   }
   const defaults = await put('plain');
