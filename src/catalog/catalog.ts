@@ -170,7 +170,7 @@ export class Catalog {
       // Out of the table first: requests from here on see no collection (or, for `default`, a fresh one).
       this.collections.delete(name);
       try {
-        await collection.close();
+        await collection.close({ dropping: true });
       } catch (err) {
         this.options.logger.warn({ collection: name, err: (err as Error).message }, 'closing a dropped collection failed; dropping it anyway');
       }

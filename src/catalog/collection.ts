@@ -61,9 +61,10 @@ export class Collection {
   }
 
   /** Waits for its checkpoints and snapshots, fsyncs and closes its log, and releases its segments in the pool. */
-  async close(): Promise<void> {
+  async close(options: { dropping?: boolean } = {}): Promise<void> {
     try {
-      await this.durability?.close();
+      // A collection being dropped does not save its graph: its files are removed next.
+      await this.durability?.close({ saveGraph: !options.dropping });
     } finally {
       await this.engine.close();
     }

@@ -435,10 +435,11 @@ export class Durability implements Journal {
   }
 
   /** Waits for running checkpoints and snapshots, fsyncs and closes the log, and releases the lock. */
-  async close(): Promise<void> {
+  async close(options: { saveGraph?: boolean } = {}): Promise<void> {
     if (this.closed) return;
-    // A graph built since the last checkpoint is saved, so the next start loads it instead of rebuilding it.
-    if ((this.engine.hnsw?.indexedRows ?? 0) > this.indexedAtCheckpoint && this.wal.bytesSinceRotation > 0) {
+    // A graph built since the last checkpoint is saved, so the next start loads it instead of rebuilding it (not when
+    // the files are about to be removed: a dropped collection).
+    if ((options.saveGraph ?? true) && (this.engine.hnsw?.indexedRows ?? 0) > this.indexedAtCheckpoint && this.wal.bytesSinceRotation > 0) {
       await this.checkpoint().catch((err: Error) => this.logger.warn({ err: err.message }, 'checkpoint at shutdown failed; the log is kept'));
     }
     await this.exclusive(async () => {});

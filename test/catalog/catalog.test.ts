@@ -226,3 +226,21 @@ test('concurrent creates: different names run together, the same name is created
     await reopened.close();
   }
 });
+
+test('closing keeps a built graph in a checkpoint; dropping writes none (its files go next)', async () => {
+  const dir = tempDir('catalog-graph');
+  const logger = memoryLogger();
+  const catalog = await Catalog.open(options(dir, { logger }));
+  try {
+    for (const name of ['kept', 'dropped']) {
+      const { collection } = await catalog.create(name, settings(4, { index: 'hnsw' }));
+      await collection.engine.batchUpsert(Array.from({ length: 300 }, (_, i) => ({ id: `${name}${i}`, vector: [i, i % 7, i % 11, 1] })));
+      await collection.engine.whenIndexed();
+    }
+    await catalog.drop('dropped');
+  } finally {
+    await catalog.close();
+  }
+  const checkpoints = logger.lines.filter((l) => l.msg === 'checkpoint written').map((l) => (l.obj as { collection?: string }).collection);
+  assert.deepEqual(checkpoints, ['kept']);
+});
