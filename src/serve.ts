@@ -12,6 +12,7 @@ import { simsimdIsNative } from './distance/simsimd-native.js';
 import { parseFsyncPolicy } from './engine/durability.js';
 import { ScanPool } from './search/scan-pool.js';
 import { Catalog } from './catalog/catalog.js';
+import { hnswToWire } from './catalog/collection-settings.js';
 import { readApiKeysFile, type ApiKeyEntry } from './catalog/api-keys.js';
 import { ParsePool } from './ingest/parse-pool.js';
 import { startTracing, tracingConfig } from './telemetry/tracing.js';
@@ -109,7 +110,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
         }
       },
       index: config.index,
-      hnsw: { m: config.hnsw.m, ef_construction: config.hnsw.efConstruction, ef: config.hnsw.ef },
+      hnsw: hnswToWire(config.hnsw),
       indexThreshold: config.indexThreshold,
       recall: {
         target: config.targetRecall,

@@ -15,6 +15,7 @@ import { Collection } from './collection.js';
 import {
   DEFAULT_COLLECTION,
   fromCollectionFile,
+  hnswFromWire,
   sameSettings,
   validateCollectionName,
   type CollectionSettings,
@@ -272,7 +273,7 @@ export class Catalog {
       autoCompactRatio: this.options.autoCompactRatio,
       onAutoCompact: onAutoCompact && ((outcome) => onAutoCompact(name, outcome)),
       index: settings.index,
-      hnsw: { m: settings.hnsw.m, efConstruction: settings.hnsw.ef_construction, ef: settings.hnsw.ef },
+      hnsw: hnswFromWire(settings.hnsw),
       indexThreshold: this.options.indexThreshold,
       indexEvents: { ...this.options.indexEvents, caughtUp },
       targetRecall: this.options.recall?.target,

@@ -4,6 +4,7 @@ import { VecStoreError } from '../errors.js';
 import { METRIC_NAMES, type MetricName } from '../distance/metric.js';
 import { isPlainObject } from '../engine/record-validation.js';
 import type { IndexKind } from '../engine/engine.js';
+import { DEFAULT_HNSW, type HnswSettings as IndexHnswSettings } from '../index/hnsw-index.js';
 
 /** The index a collection searches with. Exact scan is `flat`; `hnsw` is the graph index. */
 export type { IndexKind };
@@ -115,7 +116,17 @@ export function fromCollectionFile(text: string): { settings: CollectionSettings
   if (!isPlainObject(parsed) || parsed.format !== 1) throw new Error('not a format-1 collection.json');
   // Every field is in the file: the defaults are never used, but a setting missing from it is an error.
   for (const field of ['metric', 'index', 'hnsw']) if (parsed[field] === undefined) throw new Error(`collection.json has no ${field}`);
-  const fallback = { metric: 'cosine' as const, index: 'hnsw' as const, hnsw: { m: 16, ef_construction: 128, ef: 64 } };
+  const fallback = { metric: 'cosine' as const, index: 'hnsw' as const, hnsw: hnswToWire(DEFAULT_HNSW) };
   const settings = parseCollectionSettings({ dimension: parsed.dimension, metric: parsed.metric, index: parsed.index, hnsw: parsed.hnsw }, fallback, Number.MAX_SAFE_INTEGER);
   return { settings, createdAt: typeof parsed.created_at === 'number' ? parsed.created_at : 0 };
+}
+
+/** The index's HNSW settings in their wire (and `collection.json`) form. */
+export function hnswToWire(settings: IndexHnswSettings): HnswSettings {
+  return { m: settings.m, ef_construction: settings.efConstruction, ef: settings.ef };
+}
+
+/** Wire-form HNSW settings as the index takes them. */
+export function hnswFromWire(settings: HnswSettings): IndexHnswSettings {
+  return { m: settings.m, efConstruction: settings.ef_construction, ef: settings.ef };
 }
