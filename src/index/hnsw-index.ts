@@ -296,7 +296,7 @@ export class HnswIndex implements VectorIndex {
 
   /**
    * Adopts a graph read from a checkpoint for the current layout (rows already loaded, slot i = record i): lists, levels
-   * and the entry. Rows from its `indexedEnd` on are inserted in the background.
+   * and the entry. The caller starts the build of the rows from its `indexedEnd` on (`rowsWritten`).
    */
   adopt(loaded: LoadedGraph): void {
     const graph = this.graph;
@@ -342,7 +342,6 @@ export class HnswIndex implements VectorIndex {
     header[0] = entry;
     graph.indexedEnd = loaded.indexedEnd;
     graph.next = loaded.indexedEnd;
-    this.rowsWritten();
   }
 
   /** Stops building; resolves once no insert task is running (the pool can then be destroyed). */

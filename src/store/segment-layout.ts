@@ -83,11 +83,6 @@ export function livenessView(seg: SegmentDescriptor): Int32Array {
   return new Int32Array(seg.buffer, seg.rows * seg.dim * 4, livenessWords(seg.rows));
 }
 
-/** Whether row `row` is live, read with Atomics so a row written before its bit was set is seen whole. */
-export function isLive(liveness: Int32Array, row: number): boolean {
-  return (Atomics.load(liveness, row >>> 5) & (1 << (row & 31))) !== 0;
-}
-
 /**
  * Rows per segment for a dimension: about 32 MiB of vectors per segment (a power of two between 1,024 and 65,536 rows),
  * small enough that a small store does not reserve much, large enough that a million rows need few segments.
