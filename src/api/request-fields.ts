@@ -1,33 +1,34 @@
-// The fields each request body may carry, one table per route body, shared by HTTP routes and WebSocket messages: a
-// field outside its table is refused (400 unknown_field) rather than silently ignored. The start of the route table
-// with schemas that the OpenAPI document will be produced from.
+// The fields each request body may carry, taken from the wire schemas (schemas.ts), shared by HTTP routes and
+// WebSocket messages: a field outside its schema is refused (400 unknown_field) rather than silently ignored.
+import type { TObject } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { VecStoreError } from '../errors.js';
+import * as S from './schemas.js';
 
-const RECORD = ['id', 'vector', 'metadata', 'text'] as const;
-const QUERY = ['vector', 'limit', 'k', 'filter', 'include_vectors', 'include_text', 'include_metadata', 'score_threshold', 'ef', 'recall', 'exact'] as const;
-const HYBRID = [...QUERY, 'text_query', 'alpha', 'fusion'] as const;
+/** The test-only fault switch (mounted only with VECSTORE_TEST_FAULTS=1; never part of the public API). */
+export const TestFaultRequest = Type.Object({ fault: Type.Union([Type.Literal('throw'), Type.Literal('exit')]) }, { additionalProperties: false, description: 'Test only.' });
 
-/** Allowed fields per request body (wire names). */
-export const REQUEST_FIELDS = {
-  upsert: RECORD,
+/** The schema of each request body. */
+export const REQUEST_SCHEMAS = {
+  upsert: S.UpsertRecord,
   /** One record of a batch upsert (an unknown field is that record's error, not the batch's). */
-  batchRecord: RECORD,
-  batchUpsert: ['records'],
-  query: QUERY,
-  hybridQuery: HYBRID,
+  batchRecord: S.UpsertRecord,
+  batchUpsert: S.BatchUpsertRequest,
+  query: S.QueryRequest,
+  hybridQuery: S.HybridQueryRequest,
   /** A WebSocket query message: a vector or hybrid query plus the message's own fields. */
-  wsQuery: [...HYBRID, 'request_id', 'collection', 'traceparent'],
-  scroll: ['filter', 'limit', 'cursor', 'include_vectors', 'include_text'],
-  count: ['filter'],
-  getMany: ['ids'],
-  deleteByFilter: ['filter'],
-  patch: ['metadata', 'text'],
-  createSnapshot: ['name'],
-  createCollection: ['dimension', 'metric', 'index', 'hnsw'],
-  testFault: ['fault'],
-} as const satisfies Record<string, readonly string[]>;
+  wsQuery: S.WsQueryMessage,
+  scroll: S.ScrollRequest,
+  count: S.CountRequest,
+  getMany: S.GetManyRequest,
+  deleteByFilter: S.DeleteByFilterRequest,
+  patch: S.PatchRequest,
+  createSnapshot: S.CreateSnapshotRequest,
+  createCollection: S.CreateCollectionRequest,
+  testFault: TestFaultRequest,
+} as const satisfies Record<string, TObject>;
 
-export type RequestBody = keyof typeof REQUEST_FIELDS;
+export type RequestBody = keyof typeof REQUEST_SCHEMAS;
 
 /** The usual names other engines (Qdrant, Chroma, Pinecone, Weaviate) use for our fields. */
 const HINTS: Record<string, string> = {
@@ -42,7 +43,8 @@ const HINTS: Record<string, string> = {
   includeValues: 'include_vectors',
 };
 
-const ALLOWED = new Map<RequestBody, ReadonlySet<string>>(Object.entries(REQUEST_FIELDS).map(([k, v]) => [k as RequestBody, new Set<string>(v)]));
+/** Allowed fields per request body (wire names): the properties of its schema. */
+const ALLOWED = new Map<RequestBody, ReadonlySet<string>>(Object.entries(REQUEST_SCHEMAS).map(([k, schema]) => [k as RequestBody, new Set<string>(Object.keys(schema.properties))]));
 
 /**
  * Throws 400 `unknown_field` for the first field of `body` not in its table, naming it (with `prefix`, e.g.
