@@ -167,7 +167,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       // No body to read: answer within this callback when the handler is synchronous (health, stats, gets).
       let result: RouteAnswer | Promise<RouteAnswer>;
       try {
-        result = handle({ params, rawQuery, contentType: '', body: EMPTY_BODY, principal, headers });
+        result = handle({ params, rawQuery, contentType: '', body: EMPTY_BODY, principal, headers, bodySpec: route.doc.body });
       } catch (err) {
         fail(err);
         return;
@@ -185,7 +185,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     goAsync();
     readBody(res, req, state, limits.maxBodyBytes)
       .then(
-        async (body) => respond(await handle({ params, rawQuery, contentType, body, principal, headers })),
+        async (body) => respond(await handle({ params, rawQuery, contentType, body, principal, headers, bodySpec: route.doc.body })),
         // A refused body is answered at once and the connection closed, since the rest of the body is still coming.
         (err) => fail(err, true),
       )

@@ -1,18 +1,22 @@
 // The data routes of one collection (upsert, query, deletes, snapshots, ...), written once against a Collection and
 // mounted twice by the route table: under /v1/collections/:name/ and, for the `default` collection, under /v1/.
+// Each route carries its description (RouteDoc): the OpenAPI document and the request validation both read it.
+import { Type } from '@sinclair/typebox';
 import { VecStoreError, errorType, type ErrorCode } from '../errors.js';
 import type { Access } from '../catalog/api-keys.js';
 import type { Collection } from '../catalog/collection.js';
 import type { Limits } from '../engine/limits.js';
-import { describe, isPlainObject, parseId, parseRecord, parseText } from '../engine/record-validation.js';
-import type { RecordChanges } from '../engine/engine.js';
-import type { RecordView } from '../store/vector-store.js';
+import { parseId, parseRecord } from '../engine/record-validation.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
-import { parseBinaryVector, parseJsonObject } from './http-io.js';
-import { parseHybridQuery, parseVectorQuery } from './query-request.js';
-import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
+import { parseJsonObject } from './http-io.js';
+import { parseHybridQuery, parseVectorQuery } from '../api/query-request.js';
+import { parseScrollRequest, scrollAnswer } from '../api/scroll-request.js';
 import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
-import { checkFields, type RequestBody } from '../api/request-fields.js';
+import { validated } from '../api/validate.js';
+import { checkFields } from '../api/request-fields.js';
+import { optionalFilter, parseBinaryVector, parseChanges, parseIds, queryStringBody, recordAnswer, requiredFilter, upsertQueryRecord } from '../api/record-requests.js';
+import type { RouteDoc } from '../api/route-doc.js';
+import * as S from '../api/schemas.js';
 import { validateBatchBody } from '../ingest/batch-body.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 import type { HttpMethod, RouteAnswer, RouteContext } from './routes.js';
@@ -24,33 +28,41 @@ export interface CollectionRoute {
   access: Exclude<Access, 'admin'>;
   /** Under /v1/, creates the `default` collection if it does not exist yet (its first write). */
   createsDefault?: boolean;
+  doc: RouteDoc;
   handler(collection: Collection, ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
 }
 
+const RAW_VECTOR = { contentType: 'application/octet-stream', description: 'The vector as little-endian float32; the other fields go in the query string.' };
+const RAW_QUERY_PARAMS = Object.entries(S.QueryRequest.properties)
+  .filter(([name]) => name !== 'vector')
+  .map(([name, schema]) => ({ name, description: `As the JSON field (raw float32 bodies only).`, schema }));
+const ID_PARAM = { id: 'The record\'s id, percent-encoded.' };
+const SNAPSHOT_PARAM = { snapshot: 'The snapshot\'s name.' };
+const NOT_FOUND_ANSWER = (fields: Record<string, false>) => Type.Intersect([S.ErrorBody, Type.Object(Object.fromEntries(Object.keys(fields).map((k) => [k, Type.Literal(false)])))], { description: 'No such id.' });
+
 /** Every per-collection route. `ctx.params` holds only the route's own parameters (the collection name is taken off). */
 export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | undefined, parser: ParsePool | undefined): CollectionRoute[] {
-  const jsonOrBinaryQuery = (ctx: RouteContext, kind: RequestBody): Record<string, unknown> => {
-    if (!isBinary(ctx)) return body(ctx, kind);
-    // Binary bodies carry only the vector; the other parameters come from the query string, checked like body fields.
-    // No prototype: a parameter named __proto__ is a field like any other (and refused as unknown).
-    const fromQuery: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    for (const [key, value] of new URLSearchParams(ctx.rawQuery)) fromQuery[key] = queryStringValue(key, value);
-    checkFields(fromQuery, kind);
-    return fromQuery;
-  };
-
   const routes: CollectionRoute[] = [
     {
       method: 'POST', suffix: '/upsert', access: 'write', createsDefault: true,
+      doc: {
+        summary: 'Insert or replace one record.', tag: 'records', body: { kind: 'upsert' }, binary: [RAW_VECTOR],
+        query: [
+          { name: 'id', description: 'The id (raw float32 bodies only).', schema: S.RecordId },
+          { name: 'metadata', description: 'Metadata as JSON (raw float32 bodies only).', schema: Type.String() },
+          { name: 'text', description: 'Text (raw float32 bodies only).', schema: Type.String() },
+        ],
+        answers: { 200: S.SuccessAnswer },
+        errors: ['dimension_mismatch', 'dimension_too_large', 'id_too_long', 'metadata_too_large', 'metadata_too_deep', 'text_too_large', 'storage'],
+      },
       handler: async (c, ctx) => {
         let record;
         if (isBinary(ctx)) {
-          const query = new URLSearchParams(ctx.rawQuery);
-          checkFields(Object.fromEntries([...query.keys()].map((k) => [k, true])), 'upsert');
-          const metadata = query.get('metadata');
-          record = parseRecord({ id: query.get('id') ?? undefined, vector: parseBinaryVector(ctx.body), metadata: metadata ? parseJsonQueryParam(metadata, 'metadata') : undefined, text: query.get('text') ?? undefined }, '', limits);
+          const { fields, record: raw } = upsertQueryRecord(ctx.rawQuery, parseBinaryVector(ctx.body));
+          checkFields(fields, 'upsert');
+          record = validated('upsert', raw, (body) => parseRecord(body, '', limits), { rawVector: true });
         } else {
-          record = parseRecord(body(ctx, 'upsert'), '', limits);
+          record = input(ctx, (body) => parseRecord(body, '', limits));
         }
         await c.engine.upsert(record);
         metrics?.upserts.inc({ batch: 'single' });
@@ -59,8 +71,16 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/batch-upsert', access: 'write', createsDefault: true,
+      doc: {
+        summary: 'Insert or replace many records; each is validated alone (bad ones are listed in errors, the others written as one logged batch).',
+        tag: 'records', body: { kind: 'batchUpsert' },
+        binary: [{ contentType: ARROW_STREAM_TYPE, description: 'An Arrow IPC stream with columns id, vector, metadata?, text?.' }],
+        answers: { 200: S.BatchUpsertAnswer },
+        errors: ['batch_too_large', 'invalid_arrow', 'dimension_mismatch', 'storage'],
+      },
       handler: async (c, ctx) => {
         // JSON `{records: [...]}` or an Arrow IPC stream of columns id, vector, metadata?, text?: the same answer either way.
+        // Validated per record against the same schema's field table (in the parse workers for large bodies).
         const format = ctx.contentType.startsWith(ARROW_STREAM_TYPE) ? 'arrow' : 'json';
         const batch = parser
           ? await parser.parse(format, ctx.body, limits, c.engine.dimension)
@@ -73,14 +93,16 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/scroll', access: 'read',
+      doc: { summary: 'One page of every active record matching a filter, in id order.', tag: 'records', body: { kind: 'scroll', required: false }, answers: { 200: S.ScrollAnswer }, errors: ['k_too_large', 'invalid_filter', 'filter_too_long', 'filter_too_deep', 'filter_too_costly'] },
       handler: async (c, ctx) => {
-        return { json: scrollAnswer(await c.engine.scroll(parseScrollRequest(optionalBody(ctx, 'scroll'), limits))) };
+        return { json: scrollAnswer(await c.engine.scroll(input(ctx, (body) => parseScrollRequest(body, limits)))) };
       },
     },
     {
       method: 'POST', suffix: '/query', access: 'read',
+      doc: { summary: 'Nearest neighbours of a vector.', tag: 'queries', body: { kind: 'query' }, binary: [RAW_VECTOR], query: RAW_QUERY_PARAMS, answers: { 200: S.QueryAnswer }, errors: QUERY_ERRORS },
       handler: async (c, ctx) => {
-        const q = parseVectorQuery(jsonOrBinaryQuery(ctx, 'query'), limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
+        const q = queryInput(ctx, (body, vector) => parseVectorQuery(body, limits, vector));
         const answer = await c.engine.query(q);
         metrics?.observeQuery('vector', answer.results.length, answer.cached, answer.stats.index);
         return { json: { results: answer.results, stats: answer.stats } };
@@ -88,8 +110,9 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/hybrid-query', access: 'read',
+      doc: { summary: 'A vector query fused with a keyword query.', tag: 'queries', body: { kind: 'hybridQuery' }, binary: [RAW_VECTOR], query: RAW_QUERY_PARAMS, answers: { 200: S.QueryAnswer }, errors: [...QUERY_ERRORS, 'text_too_large'] },
       handler: async (c, ctx) => {
-        const q = parseHybridQuery(jsonOrBinaryQuery(ctx, 'hybridQuery'), limits, isBinary(ctx) ? parseBinaryVector(ctx.body) : undefined);
+        const q = queryInput(ctx, (body, vector) => parseHybridQuery(body, limits, vector));
         const answer = await c.engine.hybridQuery(q);
         metrics?.observeQuery('hybrid', answer.results.length, answer.cached, answer.stats.index);
         return { json: { results: answer.results, stats: answer.stats } };
@@ -97,6 +120,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'GET', suffix: '/vectors/:id', access: 'read',
+      doc: { summary: 'One record (soft-deleted ones too, with deleted: true).', tag: 'records', params: ID_PARAM, answers: { 200: S.StoredRecord }, errors: ['not_found', 'id_too_long'] },
       handler: (c, ctx) => {
         const id = pathId(ctx, limits.maxIdLength);
         const record = c.engine.get(id);
@@ -106,38 +130,40 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'PATCH', suffix: '/vectors/:id', access: 'write',
+      doc: { summary: 'Change metadata (a JSON merge patch) and/or text without resending the vector.', tag: 'records', params: ID_PARAM, body: { kind: 'patch' }, answers: { 200: S.PatchAnswer, 404: NOT_FOUND_ANSWER({ found: false, updated: false }) }, errors: ['not_found', 'id_too_long', 'metadata_too_large', 'metadata_too_deep', 'text_too_large', 'storage'] },
       handler: async (c, ctx) => {
         const id = pathId(ctx, limits.maxIdLength);
-        await withNotFound(c.engine.patch(id, parseChanges(body(ctx, 'patch'), limits)), { found: false, updated: false });
+        await withNotFound(c.engine.patch(id, input(ctx, (body) => parseChanges(body, limits))), { found: false, updated: false });
         return { json: { found: true, updated: true } };
       },
     },
     {
       method: 'POST', suffix: '/vectors/get', access: 'read',
+      doc: { summary: 'Many records by id, in request order, and the ids not found.', tag: 'records', body: { kind: 'getMany' }, answers: { 200: S.GetManyAnswer }, errors: ['batch_too_large', 'id_too_long'] },
       handler: (c, ctx) => {
-        const { records, missing } = c.engine.getMany(parseIds(body(ctx, 'getMany').ids, limits));
+        const { records, missing } = c.engine.getMany(input(ctx, (body) => parseIds(body.ids, limits)));
         return { json: { records: records.map(recordAnswer), missing } };
       },
     },
     {
       method: 'POST', suffix: '/count', access: 'read',
+      doc: { summary: 'How many active records match a filter.', tag: 'records', body: { kind: 'count', required: false }, answers: { 200: S.CountAnswer }, errors: FILTER_ERRORS },
       handler: async (c, ctx) => {
-        return { json: { count: await c.engine.count(optionalFilter(optionalBody(ctx, 'count').filter)) } };
+        return { json: { count: await c.engine.count(input(ctx, (body) => optionalFilter(body.filter))) } };
       },
     },
     {
       method: 'POST', suffix: '/delete-by-filter', access: 'write',
+      doc: { summary: 'Delete every record matching a filter, as one logged mutation.', tag: 'records', body: { kind: 'deleteByFilter' }, answers: { 200: S.DeleteByFilterAnswer }, errors: [...FILTER_ERRORS, 'storage'] },
       handler: async (c, ctx) => {
-        const { filter } = body(ctx, 'deleteByFilter');
-        // Required: deleting everything must be asked for explicitly (a filter that matches all), never by omission.
-        if (typeof filter !== 'string' || filter.trim() === '') throw new VecStoreError('validation', `filter: required, a non-empty filter string, got ${describe(filter)}`);
-        const deleted = await c.engine.deleteByFilter(filter);
+        const deleted = await c.engine.deleteByFilter(input(ctx, (body) => requiredFilter(body.filter)));
         if (deleted > 0) metrics?.deletes.inc({ type: 'hard' }, deleted);
         return { json: { deleted_count: deleted } };
       },
     },
     {
       method: 'DELETE', suffix: '/delete/:id', access: 'write',
+      doc: { summary: 'Delete one record for good.', tag: 'records', params: ID_PARAM, answers: { 200: S.DeleteAnswer, 404: NOT_FOUND_ANSWER({ found: false, deleted: false }) }, errors: ['not_found', 'id_too_long', 'storage'] },
       handler: async (c, ctx) => {
         await withNotFound(c.engine.delete(pathId(ctx, limits.maxIdLength)), { found: false, deleted: false });
         metrics?.deletes.inc({ type: 'hard' });
@@ -146,6 +172,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/soft-delete/:id', access: 'write',
+      doc: { summary: 'Hide one record from searches until restored.', tag: 'records', params: ID_PARAM, answers: { 200: S.SoftDeleteAnswer, 404: NOT_FOUND_ANSWER({ found: false, marked_deleted: false }) }, errors: ['not_found', 'id_too_long', 'storage'] },
       handler: async (c, ctx) => {
         await withNotFound(c.engine.softDelete(pathId(ctx, limits.maxIdLength)), { found: false, marked_deleted: false });
         metrics?.deletes.inc({ type: 'soft' });
@@ -154,6 +181,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/restore/:id', access: 'write',
+      doc: { summary: 'Make a soft-deleted record visible again.', tag: 'records', params: ID_PARAM, answers: { 200: S.RestoreAnswer, 404: NOT_FOUND_ANSWER({ found: false, restored: false }) }, errors: ['not_found', 'id_too_long', 'storage'] },
       handler: async (c, ctx) => {
         await withNotFound(c.engine.restore(pathId(ctx, limits.maxIdLength)), { found: false, restored: false });
         return { json: { found: true, restored: true } };
@@ -161,24 +189,37 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     },
     {
       method: 'POST', suffix: '/compact', access: 'write',
+      doc: { summary: 'Reclaim the slots of deleted, replaced and soft-deleted records.', tag: 'records', answers: { 200: S.CompactAnswer }, errors: ['storage'] },
       handler: async (c) => {
         const { removedCount, freedBytes } = await c.engine.compact();
         return { json: { removed_count: removedCount, freed_bytes: freedBytes } };
       },
     },
-    { method: 'GET', suffix: '/stats', access: 'read', handler: (c) => ({ json: c.engine.stats() }) },
+    {
+      method: 'GET', suffix: '/stats', access: 'read',
+      doc: { summary: 'Counts and sizes.', tag: 'collections', answers: { 200: S.CollectionStats }, errors: [] },
+      handler: (c) => ({ json: c.engine.stats() }),
+    },
     {
       method: 'POST', suffix: '/snapshots', access: 'write', createsDefault: true,
+      doc: { summary: 'Take a named snapshot of the collection at this instant.', tag: 'snapshots', body: { kind: 'createSnapshot' }, answers: { 200: S.CreateSnapshotAnswer }, errors: ['conflict', 'storage'] },
       handler: async (c, ctx) => {
-        const { name } = body(ctx, 'createSnapshot');
-        if (typeof name !== 'string') throw new VecStoreError('validation', 'name: must be a string');
+        const name = input(ctx, (body) => {
+          if (typeof body.name !== 'string') throw new VecStoreError('validation', 'name: must be a string');
+          return body.name;
+        });
         const created = await c.createSnapshot(name);
         return { json: { success: true, name: created.name, path: created.path } };
       },
     },
-    { method: 'GET', suffix: '/snapshots', access: 'read', handler: async (c) => ({ json: { snapshots: await c.listSnapshots() } }) },
+    {
+      method: 'GET', suffix: '/snapshots', access: 'read',
+      doc: { summary: 'Every complete snapshot, oldest first.', tag: 'snapshots', answers: { 200: S.SnapshotListAnswer }, errors: [] },
+      handler: async (c) => ({ json: { snapshots: await c.listSnapshots() } }),
+    },
     {
       method: 'POST', suffix: '/snapshots/:snapshot/restore', access: 'write', createsDefault: true,
+      doc: { summary: 'Replace the collection\'s state with a snapshot.', tag: 'snapshots', params: SNAPSHOT_PARAM, answers: { 200: S.RestoreSnapshotAnswer }, errors: ['not_found', 'conflict', 'dimension_mismatch', 'storage'] },
       handler: async (c, ctx) => {
         const restored = await c.restoreSnapshot(decodeParam(ctx.params[0], 'name'));
         return { json: { success: true, vectors_restored: restored.vectors_restored } };
@@ -189,9 +230,12 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     // Test-only switch (never on in production): the next scan task of this collection dies inside its worker thread.
     routes.push({
       method: 'POST', suffix: '/_test/worker-fault', access: 'write', createsDefault: true,
+      doc: { summary: 'Test only (VECSTORE_TEST_FAULTS=1): the next scan task dies in its worker.', tag: 'server', body: { kind: 'testFault' }, answers: { 200: Type.Object({ armed: Type.String() }) }, errors: [] },
       handler: (c, ctx) => {
-        const { fault } = body(ctx, 'testFault');
-        if (fault !== 'throw' && fault !== 'exit') throw new VecStoreError('validation', 'fault: must be "throw" or "exit"');
+        const fault = input(ctx, (body) => {
+          if (body.fault !== 'throw' && body.fault !== 'exit') throw new VecStoreError('validation', 'fault: must be "throw" or "exit"');
+          return body.fault;
+        });
         c.engine.injectWorkerFault(fault);
         return { json: { armed: fault } };
       },
@@ -200,50 +244,25 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
   return routes;
 }
 
-/** A JSON object body whose fields are all in the route's table. */
-function body(ctx: RouteContext, kind: RequestBody): Record<string, unknown> {
-  const parsed = parseJsonObject(ctx.body);
-  checkFields(parsed, kind);
-  return parsed;
+const FILTER_ERRORS: ErrorCode[] = ['invalid_filter', 'filter_too_long', 'filter_too_deep', 'filter_too_costly'];
+const QUERY_ERRORS: ErrorCode[] = [...FILTER_ERRORS, 'k_too_large', 'ef_too_large', 'dimension_mismatch', 'dimension_too_large'];
+
+/**
+ * The route's JSON body (as its RouteDoc names it, `{}` for an optional empty one), validated against its schema
+ * and turned into typed input by `parse`.
+ */
+function input<T>(ctx: RouteContext, parse: (body: Record<string, unknown>) => T): T {
+  const spec = ctx.bodySpec;
+  if (!spec) throw new Error('route reads a JSON body but its RouteDoc declares none');
+  const body = ctx.body.length === 0 && spec.required === false ? {} : parseJsonObject(ctx.body);
+  return validated(spec.kind, body, parse);
 }
 
-/** The same, where an empty body means `{}`. */
-function optionalBody(ctx: RouteContext, kind: RequestBody): Record<string, unknown> {
-  return ctx.body.length === 0 ? {} : body(ctx, kind);
-}
-
-/** A stored record as GET /vectors/:id and POST /vectors/get answer it. */
-function recordAnswer(record: RecordView): Record<string, unknown> {
-  const answer: Record<string, unknown> = { id: record.id, vector: Array.from(record.vector), metadata: record.metadata ?? {} };
-  if (record.text !== undefined) answer.text = record.text;
-  answer.deleted = record.deleted;
-  return answer;
-}
-
-/** `ids` of POST /vectors/get: a non-empty array of ids, at most the batch limit. */
-function parseIds(value: unknown, limits: Limits): string[] {
-  if (!Array.isArray(value) || value.length === 0) throw new VecStoreError('validation', `ids: must be a non-empty array of ids, got ${describe(value)}`);
-  if (value.length > limits.maxBatchRecords) throw new VecStoreError('batch_too_large', `ids: ${value.length} ids is over the limit of ${limits.maxBatchRecords}`);
-  return value.map((id, i) => parseId(id, `ids[${i}]`, limits));
-}
-
-/** `filter?`: a filter string, or absent/null. */
-function optionalFilter(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new VecStoreError('validation', `filter: must be a string, got ${describe(value)}`);
-  return value;
-}
-
-/** The body of PATCH /vectors/:id: `metadata` a merge patch object, `text` a string or null (removes it). */
-function parseChanges(body: Record<string, unknown>, limits: Limits): RecordChanges {
-  const changes: RecordChanges = {};
-  if (body.metadata !== undefined) {
-    if (!isPlainObject(body.metadata)) throw new VecStoreError('validation', `metadata: must be an object (a JSON merge patch), got ${describe(body.metadata)}`);
-    changes.metadata = body.metadata;
-  }
-  if (body.text !== undefined) changes.text = body.text === null ? null : parseText(body.text, 'text', limits)!;
-  if (changes.metadata === undefined && changes.text === undefined) throw new VecStoreError('validation', 'metadata: give metadata and/or text to change');
-  return changes;
+/** A query's input from a JSON body, or from a raw float32 body with its other fields in the query string. */
+function queryInput<T>(ctx: RouteContext, parse: (body: Record<string, unknown>, vector: Float32Array | undefined) => T): T {
+  if (!isBinary(ctx)) return input(ctx, (body) => parse(body, undefined));
+  const vector = parseBinaryVector(ctx.body);
+  return validated(ctx.bodySpec!.kind, queryStringBody(ctx.rawQuery), (body) => parse(body, vector), { rawVector: true });
 }
 
 function isBinary(ctx: RouteContext): boolean {
@@ -271,19 +290,4 @@ export function decodeParam(raw: string, field: string): string {
 
 function pathId(ctx: RouteContext, maxIdLength: number): string {
   return parseId(decodeParam(ctx.params[0], 'id'), 'id', { maxIdLength } as never);
-}
-
-function parseJsonQueryParam(value: string, field: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch {
-    throw new VecStoreError('validation', `${field}: the query parameter must be JSON`);
-  }
-}
-
-/** A query-string parameter of a raw float32 query as its JSON counterpart would be typed (bad values stay strings, so validation names them). */
-function queryStringValue(key: string, value: string): unknown {
-  if (key === 'limit' || key === 'k' || key === 'alpha' || key === 'ef' || key === 'recall' || key === 'score_threshold') return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
-  if (key === 'include_vectors' || key === 'include_text' || key === 'include_metadata' || key === 'exact') return value === 'true' ? true : value === 'false' ? false : value;
-  return value;
 }

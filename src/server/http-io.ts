@@ -121,13 +121,3 @@ export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseSta
 
 // JSON bodies are parsed below the server (the parse workers read batch bodies too); routes import them from here.
 export { parseJsonBody, parseJsonObject } from '../engine/json-body.js';
-
-/** Reads a raw little-endian float32 vector body (`application/octet-stream`). */
-export function parseBinaryVector(body: Buffer): Float32Array {
-  if (body.length === 0 || body.length % 4 !== 0) {
-    throw new VecStoreError('validation', `body: a binary vector is little-endian float32, so its length must be a positive multiple of 4 bytes (got ${body.length})`);
-  }
-  const out = new Float32Array(body.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = body.readFloatLE(i * 4);
-  return out;
-}

@@ -10,7 +10,11 @@ import type { VecStoreMetrics } from '../metrics/metrics.js';
 import { canSee, type Principal } from './auth.js';
 import { collectionRoutes, decodeParam } from './collection-routes.js';
 import { parseJsonObject } from './http-io.js';
-import { checkFields } from '../api/request-fields.js';
+import { validated } from '../api/validate.js';
+import type { RouteDoc } from '../api/route-doc.js';
+import { buildOpenApi } from '../api/openapi.js';
+import * as S from '../api/schemas.js';
+import { Type } from '@sinclair/typebox';
 import { encodeExposition, wantsOpenMetrics } from '../metrics/exposition-encoding.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
@@ -26,6 +30,8 @@ export interface RouteContext {
   body: Buffer;
   /** The caller's key (undefined when no key is configured). */
   principal?: Principal;
+  /** The route's JSON body as its RouteDoc declares it: the schema the body is validated against. */
+  bodySpec?: RouteDoc['body'];
   /** The request headers the route lists in `headers`, lower-case names ('' when absent). */
   headers: Record<string, string>;
 }
@@ -49,6 +55,8 @@ export interface Route {
   collection?: 'param' | 'default';
   /** Request headers the handler reads (uWS allows reading them only before the first await, so they are read up front). */
   headers?: readonly string[];
+  /** What the route takes and answers: the OpenAPI document is produced from it, and its body is validated by it. */
+  doc: RouteDoc;
   handler(ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
 }
 
@@ -67,14 +75,25 @@ export interface RouteDependencies {
 export function buildRoutes(deps: RouteDependencies): Route[] {
   const { catalog, metrics, limits } = deps;
   const routes: Route[] = [
-    { method: 'GET', path: '/', access: 'open', handler: () => ({ json: ROOT }) },
-    { method: 'GET', path: '/health', access: 'open', handler: () => ({ json: HEALTHY }) },
+    { method: 'GET', path: '/', access: 'open', doc: { summary: 'Which server this is and where its API is described.', tag: 'server', answers: { 200: S.RootAnswer }, errors: [] }, handler: () => ({ json: ROOT }) },
+    {
+      method: 'GET', path: '/openapi.json', access: 'open',
+      doc: { summary: 'This document: every HTTP route, its parameters, bodies, answers and error codes (OpenAPI 3.1).', tag: 'server', answers: { 200: Type.Object({ openapi: Type.Literal('3.1.0') }, { description: 'The OpenAPI document.' }) }, errors: [] },
+      // Built once, on first request, from the finished table (routes added below included).
+      handler: () => ({ json: (openapi ??= JSON.stringify(buildOpenApi(routes, VERSION))) }),
+    },
+    { method: 'GET', path: '/health', access: 'open', doc: { summary: 'Liveness: the process answers.', tag: 'server', answers: { 200: S.HealthAnswer }, errors: [] }, handler: () => ({ json: HEALTHY }) },
     {
       method: 'GET', path: '/ready', access: 'open',
+      doc: { summary: 'Readiness: 200 once the data is recovered and the workers are up, else 503.', tag: 'server', answers: { 200: S.ReadyAnswer, 503: S.ReadyAnswer }, errors: [] },
       handler: () => (deps.isReady() ? { json: { status: 'ready' } } : { status: 503, json: { status: 'not_ready' } }),
     },
     {
       method: 'GET', path: '/metrics', access: 'read', headers: ['accept', 'accept-encoding'],
+      doc: {
+        summary: 'Prometheus metrics (OpenMetrics with exemplars when Accept asks for it; gzip when Accept-Encoding allows). Needs a key only with --metrics-auth.',
+        tag: 'server', answers: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format (or application/openmetrics-text).' } }, errors: ['not_found'],
+      },
       handler: async (ctx) => {
         if (!metrics) throw new VecStoreError('not_found', 'metrics: disabled by --no-metrics');
         const { body, contentType } = await metrics.exposition(wantsOpenMetrics(ctx.headers.accept));
@@ -84,37 +103,47 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
     },
     {
       method: 'GET', path: '/v1/collections', access: 'read',
+      doc: { summary: 'The collections the caller\'s key may see.', tag: 'collections', answers: { 200: S.CollectionListAnswer }, errors: [] },
       handler: (ctx) => ({ json: { collections: catalog.list().filter((c) => canSee(ctx.principal, c.name)).map((c) => c.summary()) } }),
     },
     {
       method: 'PUT', path: '/v1/collections/:name', access: 'admin', collection: 'param',
+      doc: {
+        summary: 'Create a collection (201), or confirm one with the same settings (200).', tag: 'collections', body: { kind: 'createCollection', required: false },
+        answers: { 200: S.CollectionInfo, 201: S.CollectionInfo }, errors: ['conflict', 'too_many_collections', 'dimension_too_large', 'storage'],
+      },
       handler: async (ctx) => {
         const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
-        checkFields(body, 'createCollection');
-        const settings = parseCollectionSettings(body, catalog.defaults, limits.maxDimension);
+        const settings = validated('createCollection', body, (b) => parseCollectionSettings(b, catalog.defaults, limits.maxDimension));
         const { collection, created } = await catalog.create(decodeParam(ctx.params[0], 'name'), settings);
         return { status: created ? 201 : 200, json: collection.describe() };
       },
     },
-    { method: 'GET', path: '/v1/collections/:name', access: 'read', collection: 'param', handler: (ctx) => ({ json: catalog.require(decodeParam(ctx.params[0], 'name')).describe() }) },
+    {
+      method: 'GET', path: '/v1/collections/:name', access: 'read', collection: 'param',
+      doc: { summary: 'A collection\'s settings and stats.', tag: 'collections', answers: { 200: S.CollectionInfo }, errors: [] },
+      handler: (ctx) => ({ json: catalog.require(decodeParam(ctx.params[0], 'name')).describe() }),
+    },
     {
       method: 'DELETE', path: '/v1/collections/:name', access: 'admin', collection: 'param',
+      doc: { summary: 'Drop a collection: its memory is freed and its files removed.', tag: 'collections', answers: { 200: S.DropCollectionAnswer }, errors: ['storage'] },
       handler: async (ctx) => {
         await catalog.drop(decodeParam(ctx.params[0], 'name'));
         return { json: { deleted: true } };
       },
     },
   ];
+  let openapi: string | undefined;
   for (const route of collectionRoutes(limits, metrics, deps.parser)) {
     routes.push({
-      method: route.method, path: `/v1${route.suffix}`, access: route.access, collection: 'default',
+      method: route.method, path: `/v1${route.suffix}`, access: route.access, collection: 'default', doc: route.doc,
       handler: (ctx) => {
         if (!route.createsDefault) return route.handler(catalog.defaultForRead(), ctx);
         return catalog.defaultForWrite().then((c) => route.handler(c, ctx));
       },
     });
     routes.push({
-      method: route.method, path: `/v1/collections/:name${route.suffix}`, access: route.access, collection: 'param',
+      method: route.method, path: `/v1/collections/:name${route.suffix}`, access: route.access, collection: 'param', doc: route.doc,
       handler: (ctx) => route.handler(catalog.require(decodeParam(ctx.params[0], 'name')), { ...ctx, params: ctx.params.slice(1) }),
     });
   }

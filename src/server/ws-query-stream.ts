@@ -8,8 +8,8 @@ import type { Limits } from '../engine/limits.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { isPlainObject } from '../engine/record-validation.js';
-import { parseHybridQuery, parseVectorQuery } from './query-request.js';
-import { checkFields } from '../api/request-fields.js';
+import { parseHybridQuery, parseVectorQuery } from '../api/query-request.js';
+import { validated } from '../api/validate.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { statusLine } from './http-io.js';
 import type { RequestSpan, Tracing } from '../telemetry/tracing.js';
@@ -137,13 +137,15 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     state.inFlight++;
     const release = () => { state.inFlight--; };
     try {
-      checkFields(body, 'wsQuery');
-      const collection = resolveCollection(catalog, state.principal, body.collection);
-      const hybrid = body.text_query !== undefined;
-      const type = hybrid ? 'hybrid' : 'vector';
+      // The same schema, parsers and error bodies as the HTTP routes (one API layer); a binary frame's vector comes apart.
+      const { collection, query } = validated('wsQuery', body, (b) => ({
+        collection: resolveCollection(catalog, state.principal, b.collection),
+        query: b.text_query !== undefined ? { hybrid: parseHybridQuery(b, limits, vector) } : { vector: parseVectorQuery(b, limits, vector) },
+      }), { rawVector: vector !== undefined });
+      const type = query.hybrid ? 'hybrid' : 'vector';
       let answer: QueryAnswer & { cached: boolean };
-      if (hybrid) answer = await collection.engine.hybridQuery(parseHybridQuery(body, limits, vector));
-      else answer = await collection.engine.query(parseVectorQuery(body, limits, vector));
+      if (query.hybrid) answer = await collection.engine.hybridQuery(query.hybrid);
+      else answer = await collection.engine.query(query.vector!);
       metrics?.observeQuery(type, answer.results.length, answer.cached, answer.stats.index);
       const rid = withRequestId(requestId);
       const { stats, results } = answer;
