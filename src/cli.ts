@@ -55,6 +55,7 @@ const program = new Command()
 
 const limitOptions: Array<[keyof Limits, string, string]> = [
   ['maxBodyBytes', '--max-body <bytes>', 'largest request body'],
+  ['maxSnapshotUploadBytes', '--max-snapshot-upload <bytes>', 'largest snapshot file upload (streamed to disk)'],
   ['maxBatchRecords', '--max-batch <records>', 'most records in one batch-upsert'],
   ['maxK', '--max-k <k>', 'largest limit/k of a query'],
   ['maxEf', '--max-ef <ef>', 'largest search breadth ef of a query'],

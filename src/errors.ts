@@ -9,6 +9,8 @@ export const ERROR_CATALOGUE = {
   invalid_filter: 400,
   /** A request body field no route takes (with a hint when it is another engine's name for one of ours). */
   unknown_field: 400,
+  /** An uploaded snapshot file that is damaged, truncated, foreign, or does not fit the collection (metric, dimension). */
+  invalid_snapshot: 400,
   unauthorized: 401,
   forbidden: 403,
   invalid_collection_name: 400,

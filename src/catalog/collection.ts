@@ -5,6 +5,7 @@ import { VecStoreError } from '../errors.js';
 import { COLLECTIONS_DIR } from './catalog-layout.js';
 import type { VecStoreEngine } from '../engine/engine.js';
 import type { Durability, SnapshotInfo } from '../engine/durability.js';
+import type { SnapshotArchive } from '../persistence/snapshot-archive.js';
 import type { CollectionSettings, HnswSettings, IndexKind } from './collection-settings.js';
 
 /** One entry of `GET /v1/collections`. */
@@ -54,6 +55,18 @@ export class Collection {
 
   async listSnapshots(): Promise<SnapshotInfo[]> {
     return this.durability ? this.durability.listSnapshots() : [];
+  }
+
+  deleteSnapshot(name: string): Promise<void> {
+    return this.journal().deleteSnapshot(name);
+  }
+
+  snapshotArchive(name: string): Promise<SnapshotArchive> {
+    return this.journal().snapshotArchive(name);
+  }
+
+  receiveSnapshot(name: string, chunks: AsyncIterator<Buffer>, maxBytes: number): Promise<{ bytes: number; vectors: number; dimension: number | null }> {
+    return this.journal().receiveSnapshot(name, chunks, maxBytes);
   }
 
   restoreSnapshot(name: string): Promise<{ vectors_restored: number }> {

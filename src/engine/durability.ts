@@ -19,6 +19,7 @@ import {
 import { GRAPH_FILE, readGraphFile } from '../persistence/graph-file.js';
 import { listWalFiles, replayWalFile, storageError, WriteAheadLog, type FsyncPolicy } from '../persistence/wal.js';
 import { SnapshotStore, validateSnapshotName, type SnapshotInfo } from '../persistence/snapshots.js';
+import type { SnapshotArchive } from '../persistence/snapshot-archive.js';
 
 export type { FsyncPolicy } from '../persistence/wal.js';
 export type { SnapshotInfo } from '../persistence/snapshots.js';
@@ -355,6 +356,33 @@ export class Durability implements Journal {
   /** Every complete snapshot with its creation time (Unix seconds) and size. */
   async listSnapshots(): Promise<SnapshotInfo[]> {
     return this.snapshots.list();
+  }
+
+  /** Removes a snapshot (`not_found` without one); waits for a restore that may be reading it. */
+  deleteSnapshot(name: string): Promise<void> {
+    validateSnapshotName(name);
+    return this.exclusive(async () => {
+      try {
+        this.snapshots.delete(name);
+      } catch (err) {
+        throw err instanceof VecStoreError ? err : storageError(`cannot delete snapshot ${name}`, err);
+      }
+    });
+  }
+
+  /** A snapshot as one file to stream (its files are opened now; see snapshot-archive.ts). */
+  snapshotArchive(name: string): Promise<SnapshotArchive> {
+    validateSnapshotName(name);
+    return this.snapshots.archive(name);
+  }
+
+  /** Takes an uploaded snapshot file as snapshot `name`, checked against this store's metric and dimension first. */
+  async receiveSnapshot(name: string, chunks: AsyncIterator<Buffer>, maxBytes: number): Promise<{ bytes: number; vectors: number; dimension: number | null }> {
+    if (this.closed) throw new VecStoreError('unavailable', 'the store is shutting down');
+    validateSnapshotName(name);
+    const { bytes, meta } = await this.snapshots.receive(name, chunks, { metric: this.engine.store.metric, dimension: this.engine.store.dimension, maxBytes });
+    this.logger.info({ snapshot: name, bytes, vectors: meta.count }, 'snapshot uploaded');
+    return { bytes, vectors: meta.count, dimension: meta.dimension };
   }
 
   /**

@@ -4,6 +4,8 @@
 export interface Limits {
   /** Largest request body, in bytes (413 payload_too_large). */
   maxBodyBytes: number;
+  /** Largest snapshot file upload, in bytes (413 payload_too_large); streamed to disk, never held in memory. */
+  maxSnapshotUploadBytes: number;
   /** Most records in one batch-upsert (413 batch_too_large). */
   maxBatchRecords: number;
   /** Largest `limit`/`k` of a query (400 k_too_large). */
@@ -47,6 +49,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 64 * 1024 * 1024,
+  maxSnapshotUploadBytes: 64 * 1024 * 1024 * 1024,
   maxBatchRecords: 10_000,
   maxK: 10_000,
   maxEf: 10_000,

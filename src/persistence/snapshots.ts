@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VecStoreError } from '../errors.js';
-import { CHECKPOINT_FILES, directoryBytes, readCheckpointMeta, writeCheckpointDir, type CheckpointCapture } from './checkpoint.js';
+import type { MetricName } from '../distance/metric.js';
+import { CHECKPOINT_FILES, directoryBytes, readCheckpointDir, readCheckpointMeta, writeCheckpointDir, type CheckpointCapture, type CheckpointMeta } from './checkpoint.js';
+import { ArchiveError, openArchive, receiveArchive, type SnapshotArchive } from './snapshot-archive.js';
 import { fsyncDir } from './data-dir.js';
 
 /** One entry of `GET /v1/snapshots`. */
@@ -79,6 +81,67 @@ export class SnapshotStore {
       }
       fsyncDir(this.dir);
       return { name, path: final };
+    } catch (err) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    } finally {
+      this.inProgress.delete(name);
+    }
+  }
+
+  /**
+   * Removes snapshot `name` (`not_found` when there is none): renamed to a hidden name first, so it stops being
+   * listed at once and a crash midway leaves only a leftover that the next start removes.
+   */
+  delete(name: string): void {
+    const dir = this.pathOf(name);
+    const doomed = path.join(this.dir, `.tmp-delete-${name}-${process.pid}-${++this.tmpCounter}`);
+    fs.renameSync(dir, doomed);
+    fsyncDir(this.dir);
+    fs.rmSync(doomed, { recursive: true, force: true });
+  }
+
+  /** Snapshot `name` as one file to stream (see snapshot-archive.ts). */
+  archive(name: string): Promise<SnapshotArchive> {
+    return openArchive(this.pathOf(name));
+  }
+
+  /**
+   * Takes an uploaded archive as snapshot `name`: read into a hidden directory, its frame and checksum checked, then
+   * its contents checked as a snapshot for this collection (metric, dimension, record and vector counts); only then
+   * renamed into place. A refusal (`invalid_snapshot`, `conflict`) leaves nothing behind.
+   */
+  async receive(name: string, chunks: AsyncIterator<Buffer>, expect: { metric: MetricName; dimension: number | undefined; maxBytes: number }): Promise<{ bytes: number; meta: CheckpointMeta }> {
+    this.checkFree(name);
+    this.inProgress.add(name);
+    const tmp = path.join(this.dir, `.tmp-upload-${name}-${process.pid}-${++this.tmpCounter}`);
+    try {
+      let bytes: number;
+      try {
+        ({ bytes } = await receiveArchive(chunks, tmp, expect.maxBytes));
+      } catch (err) {
+        if (err instanceof ArchiveError) throw new VecStoreError('invalid_snapshot', err.message);
+        throw err;
+      }
+      let meta: CheckpointMeta;
+      try {
+        meta = readCheckpointDir(tmp, expect.metric).meta;
+      } catch (err) {
+        throw new VecStoreError('invalid_snapshot', `body: not a usable snapshot for this collection: ${(err as Error).message.replace(tmp, 'the upload')}`);
+      }
+      if (expect.dimension !== undefined && meta.dimension !== null && meta.dimension !== expect.dimension) {
+        throw new VecStoreError('invalid_snapshot', `body: the snapshot has dimension ${meta.dimension}, the collection has ${expect.dimension}`);
+      }
+      fsyncDir(tmp);
+      try {
+        fs.renameSync(tmp, path.join(this.dir, name));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new VecStoreError('conflict', `name: a snapshot named ${JSON.stringify(name)} already exists`);
+        throw err;
+      }
+      fsyncDir(this.dir);
+      return { bytes, meta };
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw err;

@@ -8,7 +8,7 @@ import type { MetricName } from '../distance/metric.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
-import { readBody, writeAnswer, type ResponseState } from './http-io.js';
+import { bodyStream, readBody, writeAnswer, writeStream, type ResponseState } from './http-io.js';
 import { Router, UNKNOWN_ENDPOINT } from './router.js';
 import { buildRoutes, requestCollection, type HttpMethod, type Route, type RouteAnswer, type RouteContext } from './routes.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
@@ -90,7 +90,22 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       metrics?.observeRequest(endpoint, countedMethod, (performance.now() - started) / 1000, span?.sampledTraceId);
       span?.end(status, error);
     };
-    const respond = (result: RouteAnswer) => {
+    const respond = (result: RouteAnswer): Promise<void> | void => {
+      if (result.stream) {
+        const { stream } = result;
+        const headers = corsHeaders.length > 0 ? [...(result.headers ?? []), ...corsHeaders] : (result.headers ?? []);
+        const status = result.status ?? 200;
+        return writeStream(res, state, status, stream.contentType, span ? [...headers, ['traceresponse', span.traceresponse]] : headers, stream.size, stream.chunks).then(
+          () => {
+            metrics?.observeRequest(endpoint, countedMethod, (performance.now() - started) / 1000, span?.sampledTraceId);
+            span?.end(status);
+          },
+          (err: unknown) => {
+            logger.warn({ err: (err as Error).message, endpoint }, 'streamed answer cut short');
+            span?.end(500);
+          },
+        );
+      }
       if (result.text) answer(result.status ?? 200, result.text.body, result.text.contentType, result.headers);
       else answer(result.status ?? 200, typeof result.json === 'string' ? result.json : JSON.stringify(result.json), undefined, result.headers);
     };
@@ -183,6 +198,16 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
 
     const contentType = req.getHeader('content-type');
     goAsync();
+    if (route.streamBody !== undefined) {
+      // An upload: the handler consumes the body as it arrives (to disk), so it may be larger than --max-body.
+      const upload = bodyStream(res, req, state, route.streamBody);
+      Promise.resolve()
+        .then(async () => respond(await handle({ params, rawQuery, contentType, body: EMPTY_BODY, principal, headers, bodySpec: route.doc.body, upload })))
+        // The rest of a refused body may still be coming: answer and close the connection.
+        .catch((err) => fail(err, true))
+        .finally(finished);
+      return;
+    }
     readBody(res, req, state, limits.maxBodyBytes)
       .then(
         async (body) => respond(await handle({ params, rawQuery, contentType, body, principal, headers, bodySpec: route.doc.body })),

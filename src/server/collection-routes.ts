@@ -28,6 +28,8 @@ export interface CollectionRoute {
   access: Exclude<Access, 'admin'>;
   /** Under /v1/, creates the `default` collection if it does not exist yet (its first write). */
   createsDefault?: boolean;
+  /** The body is streamed (ctx.upload) up to this many bytes instead of read whole. */
+  streamBody?: number;
   doc: RouteDoc;
   handler(collection: Collection, ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
 }
@@ -225,6 +227,50 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
         return { json: { success: true, vectors_restored: restored.vectors_restored } };
       },
     },
+    {
+      method: 'DELETE', suffix: '/snapshots/:snapshot', access: 'write',
+      doc: { summary: 'Delete a snapshot\'s files.', tag: 'snapshots', params: SNAPSHOT_PARAM, answers: { 200: S.DeleteSnapshotAnswer }, errors: ['not_found', 'storage'] },
+      handler: async (c, ctx) => {
+        const name = decodeParam(ctx.params[0], 'name');
+        await c.deleteSnapshot(name);
+        return { json: { deleted: true, name } };
+      },
+    },
+    {
+      method: 'GET', suffix: '/snapshots/:snapshot/download', access: 'read',
+      doc: {
+        summary: 'Download a snapshot as one file (a framed archive with a SHA-256 checksum), to upload elsewhere.', tag: 'snapshots', params: SNAPSHOT_PARAM,
+        answers: { 200: { contentType: SNAPSHOT_FILE_TYPE, description: 'The snapshot file (`VECSNAP1` archive); Content-Length is exact.' } }, errors: ['not_found'],
+      },
+      handler: async (c, ctx) => {
+        const name = decodeParam(ctx.params[0], 'name');
+        const archive = await c.snapshotArchive(name);
+        return {
+          stream: { contentType: SNAPSHOT_FILE_TYPE, size: archive.size, chunks: archive.chunks },
+          headers: [['Content-Disposition', `attachment; filename="${name}.vecsnap"`]],
+        };
+      },
+    },
+    {
+      method: 'PUT', suffix: '/snapshots/:snapshot/upload', access: 'write', createsDefault: true, streamBody: limits.maxSnapshotUploadBytes,
+      doc: {
+        summary: `Upload a snapshot file (as downloaded) as snapshot :snapshot; checked whole before it is kept, then restore it. Streamed to disk, up to --max-snapshot-upload bytes.`,
+        tag: 'snapshots', params: SNAPSHOT_PARAM,
+        binary: [{ contentType: SNAPSHOT_FILE_TYPE, description: 'A snapshot file from GET .../snapshots/:snapshot/download (any content type is read as one).' }],
+        answers: { 200: S.UploadSnapshotAnswer }, errors: ['invalid_snapshot', 'conflict', 'storage'],
+      },
+      handler: async (c, ctx) => {
+        const name = decodeParam(ctx.params[0], 'name');
+        try {
+          const got = await c.receiveSnapshot(name, ctx.upload!, limits.maxSnapshotUploadBytes);
+          return { json: { success: true, name, size_bytes: got.bytes, vectors: got.vectors, dimension: got.dimension } };
+        } catch (err) {
+          // Read what is left (up to a bound) so the client, still sending, gets the refusal instead of a reset.
+          await drain(ctx.upload!, UPLOAD_DRAIN_BYTES);
+          throw err;
+        }
+      },
+    },
   ];
   if (process.env.VECSTORE_TEST_FAULTS === '1') {
     // Test-only switch (never on in production): the next scan task of this collection dies inside its worker thread.
@@ -242,6 +288,24 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     });
   }
   return routes;
+}
+
+/** The content type of a snapshot file. */
+const SNAPSHOT_FILE_TYPE = 'application/octet-stream';
+/** How much of a refused upload is read and discarded before answering (beyond it the connection is closed). */
+const UPLOAD_DRAIN_BYTES = 64 * 1024 * 1024;
+
+async function drain(chunks: AsyncIterator<Buffer>, maxBytes: number): Promise<void> {
+  let bytes = 0;
+  try {
+    while (bytes <= maxBytes) {
+      const step = await chunks.next();
+      if (step.done) return;
+      bytes += step.value.length;
+    }
+  } catch {
+    // The body itself failed (too large, client gone): nothing more to read.
+  }
 }
 
 const FILTER_ERRORS: ErrorCode[] = ['invalid_filter', 'filter_too_long', 'filter_too_deep', 'filter_too_costly'];

@@ -121,3 +121,121 @@ export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseSta
 
 // JSON bodies are parsed below the server (the parse workers read batch bodies too); routes import them from here.
 export { parseJsonBody, parseJsonObject } from '../engine/json-body.js';
+
+/** Chunks waiting before the socket is paused (uWS stops reading it until resumed). */
+const STREAM_HIGH_WATER = 16;
+
+/**
+ * The body as a stream of chunks, for uploads larger than any buffer: the socket is paused while the consumer is
+ * behind. Refuses with payload_too_large past `maxBytes` (declared or streamed). Must be called before any await.
+ */
+export function bodyStream(res: HttpResponse, req: HttpRequest, state: ResponseState, maxBytes: number): AsyncIterator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: VecStoreError | undefined;
+  let paused = false;
+  let received = 0;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const declared = Number(req.getHeader('content-length') || NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) failure = new VecStoreError('payload_too_large', `body: ${declared} bytes is over the limit of ${maxBytes}`);
+  state.onAbort = () => {
+    failure ??= new VecStoreError('validation', 'body: the client went away before sending all of it');
+    ended = true;
+    notify();
+  };
+  res.onData((chunk, isLast) => {
+    if (state.aborted) return;
+    received += chunk.byteLength;
+    if (failure === undefined && received > maxBytes) failure = new VecStoreError('payload_too_large', `body: more than the limit of ${maxBytes} bytes`);
+    // uWS reuses the chunk's memory after this callback returns: copy it.
+    if (failure === undefined && chunk.byteLength > 0) queue.push(Buffer.from(new Uint8Array(chunk)));
+    if (isLast) ended = true;
+    if (!paused && !ended && queue.length >= STREAM_HIGH_WATER) {
+      paused = true;
+      res.pause();
+    }
+    notify();
+  });
+  return {
+    next: async () => {
+      while (queue.length === 0 && !ended && failure === undefined) await new Promise<void>((resolve) => { wake = resolve; });
+      if (failure !== undefined) {
+        queue.length = 0;
+        throw failure;
+      }
+      const value = queue.shift();
+      if (paused && queue.length < STREAM_HIGH_WATER / 2 && !state.aborted) {
+        paused = false;
+        res.resume();
+      }
+      return value === undefined ? { done: true, value: undefined } : { done: false, value };
+    },
+  };
+}
+
+/**
+ * Streams an answer of known `size` (Content-Length) with backpressure: each chunk waits until uWS took the last.
+ * A failure midway can only cut the connection (the status is already sent); the reader sees a short body.
+ */
+export async function writeStream(
+  res: HttpResponse,
+  state: ResponseState,
+  status: number,
+  contentType: string,
+  headers: Array<[string, string]>,
+  size: number,
+  chunks: AsyncIterable<Buffer>,
+): Promise<void> {
+  if (state.aborted || state.done) return;
+  let started = false;
+  const iterator = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const step = await iterator.next();
+      if (step.done || state.aborted) break;
+      const chunk = step.value;
+      const base = res.getWriteOffset();
+      let result: [boolean, boolean] = [false, false];
+      res.cork(() => {
+        if (!started) {
+          started = true;
+          res.writeStatus(statusLine(status));
+          res.writeHeader('Content-Type', contentType);
+          for (const [name, value] of headers) res.writeHeader(name, value);
+        }
+        result = res.tryEnd(chunk, size);
+      });
+      if (result[1]) {
+        state.done = true;
+        break;
+      }
+      if (!result[0]) {
+        // uWS took part of the chunk: wait until the socket drains, then hand it the rest.
+        await new Promise<void>((resolve) => {
+          state.onAbort = resolve;
+          res.onWritable((offset) => {
+            const [ok, done] = res.tryEnd(chunk.subarray(offset - base), size);
+            if (done) state.done = true;
+            if (ok || done) resolve();
+            return ok;
+          });
+        });
+        if (state.done) break;
+      }
+    }
+    if (!state.done && !state.aborted) throw new Error(`stream ended after ${res.getWriteOffset()} of ${size} bytes`);
+  } catch (err) {
+    if (!state.aborted && !state.done) {
+      state.done = true;
+      res.close();
+    }
+    throw err;
+  } finally {
+    await iterator.return?.();
+  }
+}

@@ -32,6 +32,8 @@ export interface RouteContext {
   principal?: Principal;
   /** The route's JSON body as its RouteDoc declares it: the schema the body is validated against. */
   bodySpec?: RouteDoc['body'];
+  /** The body as a stream, for routes with `streamBody` (their `body` is empty). */
+  upload?: AsyncIterator<Buffer>;
   /** The request headers the route lists in `headers`, lower-case names ('' when absent). */
   headers: Record<string, string>;
 }
@@ -41,6 +43,8 @@ export interface RouteAnswer {
   status?: number;
   json?: unknown;
   text?: { body: string | Buffer; contentType: string };
+  /** A body too large to hold: streamed with backpressure, `size` bytes in all (Content-Length). */
+  stream?: { contentType: string; size: number; chunks: AsyncIterable<Buffer> };
   /** Extra response headers. */
   headers?: Array<[string, string]>;
 }
@@ -55,6 +59,8 @@ export interface Route {
   collection?: 'param' | 'default';
   /** Request headers the handler reads (uWS allows reading them only before the first await, so they are read up front). */
   headers?: readonly string[];
+  /** The body is read as a stream (ctx.upload) up to this many bytes, instead of whole up to --max-body. */
+  streamBody?: number;
   /** What the route takes and answers: the OpenAPI document is produced from it, and its body is validated by it. */
   doc: RouteDoc;
   handler(ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
@@ -92,7 +98,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
       method: 'GET', path: '/metrics', access: 'read', headers: ['accept', 'accept-encoding'],
       doc: {
         summary: 'Prometheus metrics (OpenMetrics with exemplars when Accept asks for it; gzip when Accept-Encoding allows). Needs a key only with --metrics-auth.',
-        tag: 'server', answers: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format (or application/openmetrics-text).' } }, errors: ['not_found'],
+        tag: 'server', answers: { 200: { contentType: 'text/plain', description: 'Prometheus text exposition format 0.0.4 (or application/openmetrics-text when asked for).' } }, errors: ['not_found'],
       },
       handler: async (ctx) => {
         if (!metrics) throw new VecStoreError('not_found', 'metrics: disabled by --no-metrics');
@@ -136,14 +142,14 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
   let openapi: string | undefined;
   for (const route of collectionRoutes(limits, metrics, deps.parser)) {
     routes.push({
-      method: route.method, path: `/v1${route.suffix}`, access: route.access, collection: 'default', doc: route.doc,
+      method: route.method, path: `/v1${route.suffix}`, access: route.access, collection: 'default', doc: route.doc, streamBody: route.streamBody,
       handler: (ctx) => {
         if (!route.createsDefault) return route.handler(catalog.defaultForRead(), ctx);
         return catalog.defaultForWrite().then((c) => route.handler(c, ctx));
       },
     });
     routes.push({
-      method: route.method, path: `/v1/collections/:name${route.suffix}`, access: route.access, collection: 'param', doc: route.doc,
+      method: route.method, path: `/v1/collections/:name${route.suffix}`, access: route.access, collection: 'param', doc: route.doc, streamBody: route.streamBody,
       handler: (ctx) => route.handler(catalog.require(decodeParam(ctx.params[0], 'name')), { ...ctx, params: ctx.params.slice(1) }),
     });
   }
