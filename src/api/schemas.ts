@@ -119,7 +119,7 @@ export type ScrollAnswer = Static<typeof ScrollAnswer>;
 const queryFields = {
   vector: Vector,
   limit: Type.Optional(Nullable(Limit)),
-  k: Type.Optional(Nullable({ ...Limit, description: 'Alias of limit.' })),
+  k: Type.Optional(Nullable(Type.Integer({ minimum: 1, description: 'Alias of limit.' }))),
   filter: Type.Optional(Nullable(Filter)),
   include_vectors: Type.Optional(Nullable(Type.Boolean())),
   include_text: Type.Optional(Nullable(Type.Boolean({ description: 'Hits carry the record\'s text.' }))),
