@@ -5,7 +5,8 @@ import { METRIC_NAMES, type MetricName } from '../src/distance/metric.js';
 import { formatCompareReport, runCompare } from './compare.js';
 import { DatasetError, mulberry32, readGroundTruthIds, readVectors, syntheticDataset, type Dataset } from './datasets.js';
 import { groundTruthFromIds, type GroundTruth } from './ground-truth.js';
-import { LoadError, formatLoadReport, runLoad, type Protocol } from './load-runner.js';
+import { formatLoadReport, runLoad, type Protocol } from './load-runner.js';
+import { LoadError } from './load-target.js';
 
 /** A bad combination of options, reported like a bad file: one line, exit code 2. */
 class BenchArgumentError extends Error {}
@@ -203,6 +204,7 @@ interface LoadFlags extends DataFlags {
   skipIngest?: boolean;
   batchSize: number;
   ingestConcurrency: number;
+  binary?: boolean;
   json?: boolean;
   progress: boolean;
 }
@@ -252,6 +254,7 @@ export function registerBenchCommands(bench: Command): void {
     .option('--skip-ingest', 'the server already holds this dataset as ids "0".."N-1"')
     .option('--batch-size <n>', 'records per batch-upsert request', positiveInt, 1000)
     .option('--ingest-concurrency <n>', 'batch-upsert requests in flight', positiveInt, 4)
+    .option('--binary', 'send query vectors as raw float32 (HTTP bodies; WebSocket binary frames on "default" without --filter) instead of JSON arrays')
     .showHelpAfterError(false)
     .exitOverride(usageExit)
     .action(async (o: LoadFlags) => {
@@ -286,6 +289,7 @@ export function registerBenchCommands(bench: Command): void {
           skipIngest: o.skipIngest,
           batchSize: o.batchSize,
           ingestConcurrency: o.ingestConcurrency,
+          binary: o.binary,
           progress: o.progress,
         });
         report.notes.unshift(`data: ${data.source}`, ...data.notes);

@@ -14,9 +14,8 @@ import { prepareForMetric, recallAtK, type GroundTruth } from './ground-truth.js
 import { bestQpsAt, hnswlibCurve, usearchCurve, type BaselineCurve, type SweepPoint } from './ann-baselines.js';
 import { recallQpsSvg } from './recall-curve-svg.js';
 import { writeFileSync } from 'node:fs';
+import { LoadError, checkReachable } from './load-target.js';
 import {
-  LoadError,
-  checkReachable,
   ingestDataset,
   prepareGroundTruth,
   runQueries,

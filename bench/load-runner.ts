@@ -1,56 +1,15 @@
 // Load runner for `vecstore bench load`: ingests a dataset into a running server, then measures queries over HTTP or WebSocket.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { WebSocket } from 'ws';
 import { rankDistanceFn, type MetricName } from '../src/distance/metric.js';
 import { compileFilter } from '../src/engine/filter.js';
 import type { Dataset } from './datasets.js';
 import { exactTopK, prepareForMetric, recallAtK, withDistances, type GroundTruth } from './ground-truth.js';
+import { VecStoreError, type CollectionClient, type QueryInput, type QueryStream } from '../src/client/index.js';
+import { LoadError, checkCompatible, checkReachable, ensureCollection, failureText, targetClient, targetStats, type ServerTarget } from './load-target.js';
 
 /** Transport for queries. */
 export type Protocol = 'http' | 'ws';
-
-/**
- * Where a run reads and writes: a server, one collection of it (none: the unprefixed routes, i.e. `default`), and the
- * API key to send.
- */
-export interface ServerTarget {
-  /** Server base URL, e.g. http://127.0.0.1:8080. */
-  url: string;
-  collection?: string;
-  apiKey?: string;
-}
-
-/** The base of the target's data routes: `/v1/collections/<name>` or `/v1`. */
-function dataUrl(target: ServerTarget): string {
-  return target.collection === undefined ? `${target.url}/v1` : `${target.url}/v1/collections/${encodeURIComponent(target.collection)}`;
-}
-
-function headersFor(target: ServerTarget, json = true): Record<string, string> {
-  return { ...(json ? { 'content-type': 'application/json' } : {}), ...(target.apiKey ? { 'api-key': target.apiKey } : {}) };
-}
-
-/**
- * Creates the target's collection for a dataset (PUT; the same settings again is fine). A key that may not create
- * collections may still load into one that exists.
- */
-export async function ensureCollection(target: ServerTarget, dim: number, metric: MetricName): Promise<void> {
-  if (target.collection === undefined) return;
-  const url = `${target.url}/v1/collections/${encodeURIComponent(target.collection)}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { method: 'PUT', headers: headersFor(target), body: JSON.stringify({ dimension: dim, metric }) });
-  } catch (err) {
-    throw new LoadError(`cannot create collection ${target.collection}: ${networkReason(err)}`);
-  }
-  if (res.ok) return void (await res.arrayBuffer());
-  if (res.status === 403) {
-    const exists = await fetch(url, { headers: headersFor(target, false) });
-    await exists.arrayBuffer();
-    if (exists.ok) return;
-  }
-  throw new LoadError(`cannot create collection ${target.collection} for ${dim}-dimensional ${metric} vectors: ${await errorText(res)}`);
-}
 
 /** Everything a load run needs; datasets are already read and checked by the caller. */
 export interface LoadOptions extends ServerTarget {
@@ -72,6 +31,8 @@ export interface LoadOptions extends ServerTarget {
   warmup?: number;
   /** Filter expression sent with every query (metadata of loaded records is `{i, bucket: i % 10}`). */
   filter?: string;
+  /** Send query vectors as Float32Arrays: raw float32 HTTP bodies, WebSocket binary frames where the query allows. */
+  binary?: boolean;
   /** More fields sent with every query (e.g. `{ef: 64}`). */
   extraBody?: Record<string, unknown>;
   /** Ground truth from a file; when absent it is computed exactly on the client. */
@@ -107,6 +68,8 @@ export interface IngestReport {
 /** The query phase of one protocol. */
 export interface QueryReport {
   protocol: Protocol;
+  /** How query vectors were sent: JSON arrays, or raw float32 (`binary`). */
+  vectors: 'json' | 'float32';
   concurrency: number;
   pipeline: number;
   /** Measured requests that succeeded. */
@@ -135,14 +98,6 @@ export interface LoadReport {
   query: QueryReport;
   /** Warnings worth showing (server holds extra vectors, recall not computable, ...). */
   notes: string[];
-}
-
-/** A failure of the run itself (server unreachable, ingest rejected), as one line. */
-export class LoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LoadError';
-  }
 }
 
 // cli-progress ships no types and @types/cli-progress is not a dependency; this is the part of its API used here.
@@ -265,35 +220,8 @@ export function prepareGroundTruth(
   }
 }
 
-/** Fails fast with one clear line when nothing answers at the URL. */
-export async function checkReachable(url: string): Promise<void> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
-    await res.arrayBuffer();
-  } catch (err) {
-    throw new LoadError(`cannot reach the server at ${url}: ${networkReason(err)}`);
-  }
-}
-
-function networkReason(err: unknown): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  return e.cause?.code ?? e.cause?.message ?? e.message;
-}
-
-/** Reads `{error, code}` from an error body, or the status line when the body is not that. */
-async function errorText(res: Response): Promise<string> {
-  const text = await res.text().catch(() => '');
-  try {
-    const j = JSON.parse(text) as { error?: unknown; code?: unknown };
-    if (typeof j.error === 'string') return `HTTP ${res.status} ${String(j.code ?? '')}: ${j.error}`;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  return `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-}
-
 /**
- * Loads `base` under ids "0".."N-1" with metadata `{i, bucket: i % 10}` via `POST /v1/batch-upsert`, several batches
+ * Loads `base` under ids "0".."N-1" with metadata `{i, bucket: i % 10}` by the client's batchUpsert, several batches
  * in flight. A rejected request (4xx/5xx) stops the run: it means the server cannot take this data at all.
  */
 export async function ingestDataset(
@@ -304,6 +232,7 @@ export async function ingestDataset(
   const batchSize = options.batchSize ?? 1000;
   const inFlight = options.ingestConcurrency ?? 4;
   const bar = startProgress(options.progress ?? true, 'ingest', base.count, 'vectors');
+  const { data } = targetClient(target);
   const dim = base.dim;
   let next = 0;
   let done = 0;
@@ -319,22 +248,14 @@ export async function ingestDataset(
       for (let i = start; i < end; i++) {
         records.push({ id: String(i), vector: Array.from(base.data.subarray(i * dim, (i + 1) * dim)), metadata: { i, bucket: i % 10 } });
       }
-      let res: Response;
+      let body: { errors: { error: string; code: string }[] };
       try {
-        res = await fetch(`${dataUrl(target)}/batch-upsert`, {
-          method: 'POST',
-          headers: headersFor(target),
-          body: JSON.stringify({ records }),
-        });
+        body = await data.batchUpsert(records);
       } catch (err) {
-        failure = new LoadError(`ingest failed at records ${start}..${end - 1}: ${networkReason(err)}`);
+        const verb = err instanceof VecStoreError && err.status > 0 ? 'rejected' : 'failed';
+        failure = new LoadError(`ingest ${verb} at records ${start}..${end - 1}: ${failureText(err)}`);
         return;
       }
-      if (!res.ok) {
-        failure = new LoadError(`ingest rejected at records ${start}..${end - 1}: ${await errorText(res)}`);
-        return;
-      }
-      const body = (await res.json().catch(() => ({}))) as { errors?: { error?: unknown; code?: unknown }[] };
       const rejected = Array.isArray(body.errors) ? body.errors.length : 0;
       errors += rejected;
       if (rejected === end - start) {
@@ -359,43 +280,20 @@ export async function ingestDataset(
   return { vectors: base.count, seconds, vectorsPerSec: base.count / seconds, errors };
 }
 
-/** Fails with one line when the server's fixed dimension or metric cannot take this dataset as asked. */
-export async function checkCompatible(target: ServerTarget, dim: number, metric: MetricName): Promise<void> {
-  const where = target.collection === undefined ? target.url : `${target.url} (collection ${target.collection})`;
-  let s: Record<string, unknown>;
-  try {
-    const res = await fetch(`${dataUrl(target)}/stats`, { headers: headersFor(target, false) });
-    if (!res.ok) return void (await res.arrayBuffer());
-    s = (await res.json()) as Record<string, unknown>;
-  } catch {
-    return; // stats are advisory
-  }
-  if (typeof s.dimension === 'number' && s.dimension > 0 && s.dimension !== dim) {
-    throw new LoadError(`the server at ${where} stores ${s.dimension}-dimensional vectors, the dataset has ${dim}`);
-  }
-  if (typeof s.metric === 'string' && s.metric !== metric) {
-    throw new LoadError(`the server at ${where} uses the ${s.metric} metric, but --metric is ${metric}`);
-  }
-}
-
 /** Notes when the server's contents or configuration cannot give the recall this run expects. */
 async function checkServerStats(target: ServerTarget, options: LoadOptions, notes: string[]): Promise<void> {
-  try {
-    const res = await fetch(`${dataUrl(target)}/stats`, { headers: headersFor(target, false) });
-    if (!res.ok) return void (await res.arrayBuffer());
-    const s = (await res.json()) as Record<string, unknown>;
-    const active = typeof s.active_vectors === 'number' ? s.active_vectors : s.total_vectors;
-    if (typeof active === 'number' && active !== options.base.count) {
-      notes.push(`the server holds ${active} vectors, the dataset ${options.base.count}: recall is measured against the dataset only`);
-    }
-    if (typeof s.dimension === 'number' && s.dimension !== options.base.dim) {
-      notes.push(`the server's dimension is ${s.dimension}, the dataset's ${options.base.dim}`);
-    }
-    if (typeof s.metric === 'string' && s.metric !== options.metric) {
-      notes.push(`the server's metric is ${s.metric} but --metric is ${options.metric}: recall will be wrong`);
-    }
-  } catch {
-    // stats are advisory; a server without them still gets benchmarked
+  // Stats are advisory: a server without them still gets benchmarked.
+  const s = await targetStats(target);
+  if (!s) return;
+  const active = typeof s.active_vectors === 'number' ? s.active_vectors : s.total_vectors;
+  if (typeof active === 'number' && active !== options.base.count) {
+    notes.push(`the server holds ${active} vectors, the dataset ${options.base.count}: recall is measured against the dataset only`);
+  }
+  if (typeof s.dimension === 'number' && s.dimension !== options.base.dim) {
+    notes.push(`the server's dimension is ${s.dimension}, the dataset's ${options.base.dim}`);
+  }
+  if (typeof s.metric === 'string' && s.metric !== options.metric) {
+    notes.push(`the server's metric is ${s.metric} but --metric is ${options.metric}: recall will be wrong`);
   }
 }
 
@@ -404,10 +302,10 @@ interface QueryAnswer {
   stats: Record<string, unknown> | undefined;
 }
 
-/** One query transport: sends query `index` and resolves with its answer, or rejects with a one-line message. */
+/** One query transport: sends query `index` and resolves with its answer, or rejects with a VecStoreError. */
 interface QueryClient {
   query(index: number): Promise<QueryAnswer>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 function parseId(id: unknown): number {
@@ -415,89 +313,29 @@ function parseId(id: unknown): number {
   return Number.isInteger(n) ? n : -1;
 }
 
-/** An HTTP client with one request in flight; fetch's keep-alive pool gives each such client its own connection. */
-function httpClient(target: ServerTarget, bodies: string[]): QueryClient {
-  const url = `${dataUrl(target)}/query`;
-  const headers = headersFor(target);
+function toAnswer(answer: { results: { id: unknown }[]; stats?: Record<string, unknown> }): QueryAnswer {
+  return { ids: answer.results.map((r) => parseId(r.id)), stats: answer.stats };
+}
+
+/** HTTP through the client, one request in flight; fetch's keep-alive pool gives each such client its own connection. */
+function httpClient(data: CollectionClient, requests: QueryInput[]): QueryClient {
   return {
-    async query(index) {
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: 'POST',
-          headers,
-          body: bodies[index],
-        });
-      } catch (err) {
-        throw new Error(`network: ${networkReason(err)}`);
-      }
-      if (!res.ok) throw new Error(await errorText(res));
-      const body = (await res.json()) as { results?: { id: unknown }[]; stats?: Record<string, unknown> };
-      if (!Array.isArray(body.results)) throw new Error('response without a results array');
-      return { ids: body.results.map((r) => parseId(r.id)), stats: body.stats };
-    },
-    close() {},
+    query: async (index) => toAnswer(await data.query(requests[index])),
+    close: async () => {},
   };
 }
 
-interface Pending {
-  ids: number[];
-  resolve: (a: QueryAnswer) => void;
-  reject: (e: Error) => void;
-}
-
-/** A WebSocket on /ws/query-stream; answers are paired with queries by request_id, so several may be in flight. */
-async function wsClient(target: ServerTarget, queries: string[], name: string): Promise<QueryClient> {
-  const wsUrl = `${target.url.replace(/^http/, 'ws')}/ws/query-stream`;
-  const ws = new WebSocket(wsUrl, { perMessageDeflate: false, maxPayload: 256 << 20, headers: headersFor(target, false) });
-  const pending = new Map<string, Pending>();
-  let seq = 0;
-  let closedReason: string | null = null;
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', (err) => reject(new LoadError(`cannot open WebSocket ${wsUrl}: ${err.message}`)));
-  });
-  const failAll = (reason: string): void => {
-    closedReason = reason;
-    for (const p of pending.values()) p.reject(new Error(reason));
-    pending.clear();
-  };
-  ws.on('error', (err) => failAll(`websocket error: ${err.message}`));
-  ws.on('close', (code) => failAll(`websocket closed (code ${code})`));
-  ws.on('message', (data, isBinary) => {
-    if (isBinary) return;
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(data.toString()) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    const rid = msg.request_id === undefined ? undefined : String(msg.request_id);
-    const p = rid !== undefined ? pending.get(rid) : undefined;
-    if (!p || rid === undefined) return;
-    if (msg.error !== undefined) {
-      pending.delete(rid);
-      p.reject(new Error(`${String(msg.code ?? 'error')}: ${String(msg.error)}`));
-    } else if (msg.complete === true) {
-      pending.delete(rid);
-      p.resolve({ ids: p.ids, stats: msg.stats as Record<string, unknown> | undefined });
-    } else {
-      p.ids.push(parseId(msg.id));
-    }
-  });
+/** The client's query stream: one WebSocket, answers paired with queries by request_id, several in flight. */
+async function wsClient(data: CollectionClient, requests: QueryInput[], pipeline: number): Promise<QueryClient> {
+  let stream: QueryStream;
+  try {
+    stream = await data.queryStream({ maxInFlight: pipeline });
+  } catch (err) {
+    throw new LoadError(`cannot open the query stream: ${failureText(err)}`);
+  }
   return {
-    query(index) {
-      if (closedReason !== null) return Promise.reject(new Error(closedReason));
-      const rid = `${name}-${seq++}`;
-      return new Promise<QueryAnswer>((resolve, reject) => {
-        pending.set(rid, { ids: [], resolve, reject });
-        // The pre-serialised body ends with '}'; splicing the id in avoids re-serialising the vector per request.
-        ws.send(`${queries[index].slice(0, -1)},"request_id":${JSON.stringify(rid)}}`);
-      });
-    },
-    close() {
-      ws.close(1000);
-    },
+    query: async (index) => toAnswer(await stream.query(requests[index])),
+    close: () => stream.close(),
   };
 }
 
@@ -526,21 +364,23 @@ export async function runQueries(
   const progress = options.progress ?? true;
   const nq = queries.count;
   const dim = queries.dim;
-  // Serialise each query once: the client shares the machine with the server, so its per-request work must be small.
-  const bodies: string[] = [];
+  // Build each request once: the client shares the machine with the server, so its per-request work must be small.
+  // JSON arrays by default (the wire bytes of earlier runs), Float32Arrays with `binary` (raw float32 / binary frames).
+  const requests: QueryInput[] = [];
   for (let i = 0; i < nq; i++) {
-    const body: Record<string, unknown> = { vector: Array.from(queries.data.subarray(i * dim, (i + 1) * dim)), limit: k };
-    if (options.filter) body.filter = options.filter;
-    // WebSocket messages name their collection; HTTP queries go to the collection's route.
-    if (protocol === 'ws' && target.collection !== undefined) body.collection = target.collection;
-    Object.assign(body, options.extraBody ?? {});
-    bodies.push(JSON.stringify(body));
+    const row = queries.data.subarray(i * dim, (i + 1) * dim);
+    const request: Record<string, unknown> = { vector: options.binary ? Float32Array.from(row) : Array.from(row), limit: k };
+    if (options.filter) request.filter = options.filter;
+    Object.assign(request, options.extraBody ?? {});
+    requests.push(request as unknown as QueryInput);
   }
 
+  // Queries are measured without retries: a refused query counts as an error (see targetClient).
+  const { data } = targetClient(target, { measured: true });
   const clients: QueryClient[] = [];
   try {
     for (let c = 0; c < concurrency; c++) {
-      clients.push(protocol === 'http' ? httpClient(target, bodies) : await wsClient(target, bodies, `c${c}`));
+      clients.push(protocol === 'http' ? httpClient(data, requests) : await wsClient(data, requests, pipeline));
     }
 
     const firstAnswer: (number[] | null)[] = new Array<number[] | null>(nq).fill(null);
@@ -588,9 +428,9 @@ export async function runQueries(
           answer = await client.query(i);
         } catch (err) {
           errors++;
-          if (errorSamples.size < 5) errorSamples.add((err as Error).message);
+          if (errorSamples.size < 5) errorSamples.add(failureText(err));
           // A dead socket fails instantly; stop this loop rather than spin through the remaining budget.
-          if (/websocket closed|websocket error/.test((err as Error).message)) return;
+          if (err instanceof VecStoreError && err.code === 'closed') return;
           continue;
         }
         const ms = performance.now() - t0;
@@ -629,6 +469,7 @@ export async function runQueries(
     }
     return {
       protocol,
+      vectors: options.binary ? 'float32' : 'json',
       concurrency,
       pipeline,
       queries: measured,
@@ -642,7 +483,7 @@ export async function runQueries(
       recall,
     };
   } finally {
-    for (const c of clients) c.close();
+    await Promise.all(clients.map((c) => c.close()));
   }
 }
 
@@ -676,7 +517,7 @@ export function formatLoadReport(r: LoadReport): string {
     lines.push(`${'ingest'.padEnd(13)}${r.ingest.vectors} vectors in ${fmt(r.ingest.seconds, 2)} s = ${fmt(r.ingest.vectorsPerSec, 0)} vectors/s, ${r.ingest.errors} rejected`);
   }
   const rows: [string, string][] = [
-    ['protocol', `${q.protocol} (${q.concurrency} clients${q.pipeline > 1 ? ` × ${q.pipeline} in flight` : ''})`],
+    ['protocol', `${q.protocol} (${q.concurrency} clients${q.pipeline > 1 ? ` × ${q.pipeline} in flight` : ''}), vectors as ${q.vectors === 'json' ? 'JSON' : 'raw float32'}`],
     ['queries', `${q.queries} in ${fmt(q.seconds, 2)} s`],
     ['QPS', fmt(q.qps, 1)],
     ['latency ms', `p50 ${fmt(q.latencyMs.p50, 2)}  p95 ${fmt(q.latencyMs.p95, 2)}  p99 ${fmt(q.latencyMs.p99, 2)}  max ${fmt(q.latencyMs.max, 2)}`],

@@ -20,6 +20,11 @@ export class VecStoreClient extends CollectionClient {
     this.collections = new CollectionsClient(transport);
   }
 
+  /** `GET /health` (needs no key): `{status: "healthy"}` while the process serves requests. */
+  health(): Promise<{ status: string }> {
+    return this.transport.json({ method: 'GET', path: '/health', idempotent: true });
+  }
+
   /** The data methods of collection `name` (nothing is sent until one is called). */
   collection(name: string): CollectionClient {
     return new CollectionClient(this.transport, name);
