@@ -3,15 +3,16 @@ import type { HttpTransport } from './http-transport.js';
 import { binaryParams, float32Bytes, vectorArray, type VectorInput } from './vector-encoding.js';
 import { QueryStream, type QueryStreamOptions } from './query-stream.js';
 import { SnapshotsClient } from './snapshots-client.js';
+// Types only (erased): the client loads no server code, yet is typed from the API's one description.
 import type {
-  BatchUpsertAnswer, CompactAnswer, CountAnswer, DeleteAnswer, DeleteByFilterAnswer, GetManyAnswer, HybridQueryRequest,
-  PatchAnswer, PatchRequest, QueryAnswer, QueryRequest, RestoreAnswer, ScrollAnswer, ScrolledRecord, ScrollRequest,
-  SoftDeleteAnswer, StatsAnswer, StoredRecord, UpsertAnswer, UpsertRequest,
-} from './wire-types.js';
+  BatchUpsertAnswer, CollectionStats, CompactAnswer, CountAnswer, DeleteAnswer, DeleteByFilterAnswer, GetManyAnswer,
+  HybridQueryRequest, PatchAnswer, PatchRequest, QueryAnswer, QueryRequest, RestoreAnswer, ScrollAnswer, ScrolledRecord,
+  ScrollRequest, SoftDeleteAnswer, StoredRecord, SuccessAnswer, UpsertRecord,
+} from '../api/schemas.js';
 
 /** A wire request whose `vector` may also be a Float32Array. */
 export type WithVectorInput<T extends { vector: number[] }> = Omit<T, 'vector'> & { vector: VectorInput };
-export type UpsertInput = WithVectorInput<UpsertRequest>;
+export type UpsertInput = WithVectorInput<UpsertRecord>;
 export type QueryInput = WithVectorInput<QueryRequest>;
 export type HybridQueryInput = WithVectorInput<HybridQueryRequest>;
 /** Scroll options without the cursor: the iterator follows `next_cursor` itself (pass `cursor` to resume). */
@@ -39,7 +40,7 @@ export class CollectionClient {
   }
 
   /** Inserts or replaces one record. A Float32Array vector goes as raw float32, the other fields in the query string. */
-  upsert(record: UpsertInput): Promise<UpsertAnswer> {
+  upsert(record: UpsertInput): Promise<SuccessAnswer> {
     const { vector, ...rest } = record;
     const params = vector instanceof Float32Array ? binaryParams(rest, ['metadata']) : undefined;
     if (params && vector instanceof Float32Array) {
@@ -130,7 +131,7 @@ export class CollectionClient {
     return this.transport.json({ method: 'POST', path: `${this.prefix}/compact`, idempotent: false });
   }
 
-  stats(): Promise<StatsAnswer> {
+  stats(): Promise<CollectionStats> {
     return this.transport.json({ method: 'GET', path: `${this.prefix}/stats`, idempotent: true });
   }
 

@@ -1,6 +1,6 @@
 // `client.collections`: create, list, describe and drop collections (the admin routes under /v1/collections).
 import type { HttpTransport } from './http-transport.js';
-import type { CollectionInfo, CollectionSettings, CollectionSummary, DropCollectionAnswer, ListCollectionsAnswer } from './wire-types.js';
+import type { CollectionInfo, CollectionListAnswer, CollectionSummary, CreateCollectionRequest, DropCollectionAnswer } from '../api/schemas.js';
 
 export class CollectionsClient {
   constructor(private readonly transport: HttpTransport) {}
@@ -9,13 +9,13 @@ export class CollectionsClient {
    * Creates a collection, or confirms one that exists with the same settings (409 `conflict` with others). Retried on
    * 429/503: a repeated create with the same settings answers as the first did (200 instead of 201).
    */
-  create(name: string, settings: CollectionSettings = {}): Promise<CollectionInfo> {
+  create(name: string, settings: CreateCollectionRequest = {}): Promise<CollectionInfo> {
     return this.transport.json({ method: 'PUT', path: collectionPath(name), json: settings, idempotent: true });
   }
 
   /** The collections the key may see. */
   async list(): Promise<CollectionSummary[]> {
-    const answer = await this.transport.json<ListCollectionsAnswer>({ method: 'GET', path: '/v1/collections', idempotent: true });
+    const answer = await this.transport.json<CollectionListAnswer>({ method: 'GET', path: '/v1/collections', idempotent: true });
     return answer.collections;
   }
 

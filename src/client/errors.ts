@@ -1,5 +1,5 @@
 // The one error type the client throws: the server's `{error, code}` answer, a timeout, or a network failure.
-import type { ErrorCode } from '../errors.js';
+import type { ErrorBody, ErrorCode } from '../api/schemas.js';
 
 /**
  * Codes the client adds to the server's catalogue (src/errors.ts): `timeout` (the call's `timeoutMs` passed),
@@ -18,7 +18,7 @@ export interface VecStoreErrorInit {
   /** The server's message (`"limit: must be a positive integer"`), or the client's reason. */
   message: string;
   /** The whole error body (extra fields such as `field`, `hint`, `found`), when the server sent one. */
-  body?: Record<string, unknown>;
+  body?: ErrorBody & Record<string, unknown>;
   /** The underlying error (a fetch TypeError, an AbortError). */
   cause?: unknown;
 }
@@ -27,7 +27,7 @@ export interface VecStoreErrorInit {
 export class VecStoreError extends Error {
   readonly status: number;
   readonly code: VecStoreErrorCode;
-  readonly body: Record<string, unknown> | undefined;
+  readonly body: (ErrorBody & Record<string, unknown>) | undefined;
 
   constructor(init: VecStoreErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -47,7 +47,7 @@ export function errorFromAnswer(status: number, text: string): VecStoreError {
     parsed = undefined;
   }
   if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { error?: unknown }).error === 'string') {
-    const body = parsed as Record<string, unknown>;
+    const body = parsed as ErrorBody & Record<string, unknown>;
     const code = typeof body.code === 'string' ? body.code : `http_${status}`;
     return new VecStoreError({ status, code, message: body.error as string, body });
   }

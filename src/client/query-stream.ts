@@ -4,8 +4,8 @@ import { VecStoreError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 import { float32Bytes, vectorArray } from './vector-encoding.js';
 import { openWebSocket, type SocketLike } from './websocket-opener.js';
-import type { HybridQueryInput, QueryInput } from './collection-client.js';
-import type { QueryAnswer, QueryHit } from './wire-types.js';
+import type { WithVectorInput } from './collection-client.js';
+import type { ErrorBody, QueryHit, WsCompleteMessage, WsQueryMessage } from '../api/schemas.js';
 
 export interface QueryStreamOptions {
   /** Collection the queries go to unless one names another (none: `default`). */
@@ -17,8 +17,17 @@ export interface QueryStreamOptions {
   maxInFlight?: number;
 }
 
-/** A query as the stream takes it: a vector or hybrid query (hybrid when it has `text_query`), optionally naming a collection. */
-export type StreamQueryInput = (QueryInput | HybridQueryInput) & { collection?: string; traceparent?: string };
+/**
+ * A query message as the stream takes it (hybrid when it has `text_query`; `collection` and `traceparent` optional);
+ * the stream assigns `request_id`.
+ */
+export type StreamQueryInput = WithVectorInput<Omit<WsQueryMessage, 'request_id'>>;
+
+/** One query's answer on a stream: its hits, best first, and the stats of its final message. */
+export interface StreamQueryAnswer {
+  results: QueryHit[];
+  stats: WsCompleteMessage['stats'];
+}
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 /** Request ids are u32 in binary frames; they wrap long after any answer to an id could still be pending. */
@@ -30,7 +39,7 @@ const DEFAULT_LIMIT = 10;
 
 interface Pending {
   hits: QueryHit[];
-  resolve(answer: QueryAnswer): void;
+  resolve(answer: StreamQueryAnswer): void;
   reject(err: VecStoreError): void;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Rejected by its timeout: its answer is still awaited (it holds a server in-flight place) but then dropped. */
@@ -74,7 +83,7 @@ export class QueryStream {
    * Sends a query (once fewer than `maxInFlight` are in flight) and resolves with its hits, best first, and stats.
    * Errors reject with VecStoreError (status from the code, e.g. 400 `validation`); the socket stays open. Not retried.
    */
-  async query(request: StreamQueryInput): Promise<QueryAnswer> {
+  async query(request: StreamQueryInput): Promise<StreamQueryAnswer> {
     if (this.closedError) throw this.closedError;
     if (this.used >= this.options.maxInFlight) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -84,7 +93,7 @@ export class QueryStream {
     }
     const id = this.nextId;
     this.nextId = this.nextId === MAX_REQUEST_ID ? 1 : this.nextId + 1;
-    return new Promise<QueryAnswer>((resolve, reject) => {
+    return new Promise<StreamQueryAnswer>((resolve, reject) => {
       const entry: Pending = { hits: [], resolve, reject, timer: undefined, abandoned: false };
       if (this.timeoutMs > 0 && Number.isFinite(this.timeoutMs)) {
         entry.timer = setTimeout(() => {
@@ -142,10 +151,10 @@ export class QueryStream {
     if (typeof message.error === 'string') {
       this.settle(id);
       const code = typeof message.code === 'string' ? message.code : 'internal';
-      entry.reject(new VecStoreError({ status: statusOf(code), code, message: message.error, body: message }));
+      entry.reject(new VecStoreError({ status: statusOf(code), code, message: message.error, body: message as ErrorBody & Record<string, unknown> }));
     } else if (message.complete === true) {
       this.settle(id);
-      entry.resolve({ results: entry.hits, stats: message.stats as QueryAnswer['stats'] });
+      entry.resolve({ results: entry.hits, stats: message.stats as StreamQueryAnswer['stats'] });
     } else if (!entry.abandoned) {
       delete message.request_id;
       entry.hits.push(message as unknown as QueryHit);
@@ -181,7 +190,7 @@ export class QueryStream {
  */
 function binaryLimit(request: StreamQueryInput): number | undefined {
   const fields = Object.keys(request).filter((k) => (request as unknown as Record<string, unknown>)[k] !== undefined);
-  if (!fields.every((k) => BINARY_FIELDS.has(k)) || (request.limit !== undefined && request.k !== undefined)) return undefined;
+  if (!fields.every((k) => BINARY_FIELDS.has(k)) || (request.limit != null && request.k != null)) return undefined;
   const limit = request.limit ?? request.k ?? DEFAULT_LIMIT;
   return Number.isInteger(limit) && limit >= 0 && limit <= MAX_REQUEST_ID ? limit : undefined;
 }

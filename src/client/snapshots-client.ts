@@ -1,6 +1,6 @@
 // A collection's named snapshots: create, list, restore. None is retried (a repeated create answers 409 conflict).
 import type { HttpTransport } from './http-transport.js';
-import type { CreateSnapshotAnswer, ListSnapshotsAnswer, RestoreSnapshotAnswer, SnapshotInfo } from './wire-types.js';
+import type { CreateSnapshotAnswer, RestoreSnapshotAnswer, SnapshotInfo, SnapshotListAnswer } from '../api/schemas.js';
 
 export class SnapshotsClient {
   constructor(private readonly transport: HttpTransport, private readonly prefix: string) {}
@@ -11,7 +11,7 @@ export class SnapshotsClient {
   }
 
   async list(): Promise<SnapshotInfo[]> {
-    const answer = await this.transport.json<ListSnapshotsAnswer>({ method: 'GET', path: `${this.prefix}/snapshots`, idempotent: true });
+    const answer = await this.transport.json<SnapshotListAnswer>({ method: 'GET', path: `${this.prefix}/snapshots`, idempotent: true });
     return answer.snapshots;
   }
 

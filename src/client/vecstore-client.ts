@@ -3,6 +3,7 @@
 import { CollectionClient, DEFAULT_COLLECTION } from './collection-client.js';
 import { CollectionsClient } from './collections-client.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
+import type { HealthAnswer } from '../api/schemas.js';
 
 export type VecStoreClientOptions = TransportOptions;
 
@@ -21,7 +22,7 @@ export class VecStoreClient extends CollectionClient {
   }
 
   /** `GET /health` (needs no key): `{status: "healthy"}` while the process serves requests. */
-  health(): Promise<{ status: string }> {
+  health(): Promise<HealthAnswer> {
     return this.transport.json({ method: 'GET', path: '/health', idempotent: true });
   }
 
