@@ -23,8 +23,8 @@ export interface HttpRequest {
   query?: QueryParams;
   /** A JSON body (serialised here) ... */
   json?: unknown;
-  /** ... or raw bytes with their content type. */
-  bytes?: { body: Uint8Array; contentType: string };
+  /** ... or raw bytes with their content type (a Blob, e.g. Node's `fs.openAsBlob`, is streamed by fetch). */
+  bytes?: { body: Uint8Array | ArrayBuffer | Blob; contentType: string };
   /**
    * Whether sending the request twice leaves the server as sending it once. Only such calls are retried: a retry may
    * follow an attempt whose answer was lost after the server had acted on it.
@@ -66,9 +66,20 @@ export class HttpTransport {
     }
   }
 
-  /** Sends the request and returns its body as bytes (snapshot downloads). */
+  /** Sends the request and returns its body as bytes (snapshot downloads); the deadline covers the whole body. */
   async bytes(request: HttpRequest): Promise<Uint8Array> {
     return new Uint8Array(await this.send(request, (res) => res.arrayBuffer()));
+  }
+
+  /**
+   * Sends the request and returns its body as a stream once the answer's headers arrive: the deadline (and retries)
+   * cover only that far, since a large body takes as long as it takes. Cancel the stream to stop reading.
+   */
+  async stream(request: HttpRequest): Promise<{ body: ReadableStream<Uint8Array>; size: number | undefined }> {
+    return this.send(request, async (res) => {
+      const length = res.headers.get('content-length');
+      return { body: res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }), size: length === null ? undefined : Number(length) };
+    });
   }
 
   /** The headers every request carries (the WebSocket opener reuses them in Node). */
@@ -81,6 +92,8 @@ export class HttpTransport {
    * that is not retried, the retries run out, or the deadline passes.
    */
   private async send<R>(request: HttpRequest, read: (res: Response) => Promise<R>): Promise<R> {
+    // The deadline's timer and the caller's signal are unhooked when this returns, so a body handed over as a stream
+    // is never aborted by them afterwards.
     const deadline = new Deadline(this.timeoutMs, request.signal);
     const url = this.urlFor(request);
     const init = this.initFor(request);
@@ -132,8 +145,8 @@ export class HttpTransport {
     let body: BodyInit | undefined;
     if (request.bytes) {
       headers['content-type'] = request.bytes.contentType;
-      // BodyInit is typed for ArrayBuffer-backed views; a Float32Array over an ArrayBuffer is what the client sends.
-      body = request.bytes.body as Uint8Array<ArrayBuffer>;
+      // BodyInit is typed for ArrayBuffer-backed views only; a view of a Float32Array the caller made is one.
+      body = request.bytes.body as BodyInit;
     } else if (request.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(request.json);

@@ -4,7 +4,7 @@ export { VecStoreClient, type VecStoreClientOptions } from './vecstore-client.js
 export { VecStoreError, type VecStoreErrorCode, type ClientErrorCode } from './errors.js';
 export { CollectionClient, DEFAULT_COLLECTION, type HybridQueryInput, type QueryInput, type ScrollOptions, type UpsertInput, type WithVectorInput } from './collection-client.js';
 export { CollectionsClient } from './collections-client.js';
-export { SnapshotsClient } from './snapshots-client.js';
+export { SnapshotsClient, type SnapshotFile } from './snapshots-client.js';
 export { QueryStream, type QueryStreamOptions, type StreamQueryAnswer, type StreamQueryInput } from './query-stream.js';
 export type { VectorInput } from './vector-encoding.js';
 // The wire types, from the API's schemas (the one description the server validates with and /openapi.json serves).
@@ -13,6 +13,6 @@ export type {
   CountAnswer, CreateCollectionRequest, CreateSnapshotAnswer, DeleteAnswer, DeleteByFilterAnswer, DropCollectionAnswer,
   ErrorBody, ErrorCode, GetManyAnswer, HealthAnswer, HnswSettings, HybridQueryRequest, IndexKind, Metadata, MetricName,
   PatchAnswer, PatchRequest, QueryAnswer, QueryHit, QueryRequest, QueryStats, RestoreAnswer, RestoreSnapshotAnswer,
-  ScrollAnswer, ScrolledRecord, ScrollRequest, SnapshotInfo, SnapshotListAnswer, SoftDeleteAnswer, StoredRecord,
-  SuccessAnswer, UpsertRecord, WsCompleteMessage, WsQueryMessage,
+  DeleteSnapshotAnswer, ScrollAnswer, ScrolledRecord, ScrollRequest, SnapshotInfo, SnapshotListAnswer, SoftDeleteAnswer, StoredRecord,
+  SuccessAnswer, UploadSnapshotAnswer, UpsertRecord, WsCompleteMessage, WsQueryMessage,
 } from '../api/schemas.js';

@@ -110,6 +110,31 @@ describe('records and queries on a named collection', () => {
     await rejectsWith(docs().snapshots.restore('nope'), 404, 'not_found');
   });
 
+  test('snapshot files: download (whole and streamed), upload into another collection, restore there; delete', async () => {
+    const file = await docs().snapshots.download('before');
+    const streamed = await docs().snapshots.downloadStream('before');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of streamed.body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    assert.equal(streamed.size, file.length);
+    assert.deepEqual(Buffer.concat(chunks), Buffer.from(file));
+
+    await client.collections.create('moved', { dimension: 3, metric: 'euclidean' });
+    const moved = client.collection('moved');
+    const uploaded = await moved.snapshots.upload('arrived', file);
+    assert.deepEqual([uploaded.name, uploaded.size_bytes, uploaded.vectors, uploaded.dimension], ['arrived', file.length, 2, 3]);
+    await rejectsWith(moved.snapshots.upload('arrived', new Blob([file.slice()])), 409, 'conflict');
+    const damaged = file.slice();
+    damaged[damaged.length >> 1] ^= 0xff;
+    await rejectsWith(moved.snapshots.upload('damaged', new Blob([damaged])), 400, 'invalid_snapshot');
+    assert.deepEqual((await moved.snapshots.list()).map((s) => s.name), ['arrived']);
+    assert.deepEqual(await moved.snapshots.restore('arrived'), { success: true, vectors_restored: 2 });
+    assert.deepEqual((await moved.getMany(['a', 'c'])).records.map((r) => r.id), ['a', 'c']);
+
+    assert.deepEqual(await moved.snapshots.delete('arrived'), { deleted: true, name: 'arrived' });
+    await rejectsWith(moved.snapshots.delete('arrived'), 404, 'not_found');
+    await rejectsWith(docs().snapshots.download('nope'), 404, 'not_found');
+  });
+
   test('a 400 names the field; an unknown field is unknown_field with its hint', async () => {
     await rejectsWith(docs().query({ vector: [1, 0, 0], limit: -1 }), 400, 'validation', 'limit');
     const unknown = await rejectsWith(docs().query({ vector: [1, 0, 0], top_k: 3 } as never), 400, 'unknown_field', 'top_k');

@@ -80,6 +80,8 @@ test('idempotent calls retry; non-idempotent ones (delete, soft delete, restore,
     () => client.stats(),
     () => client.scrollPage(),
     () => client.snapshots.list(),
+    () => client.snapshots.download('s'),
+    () => client.snapshots.downloadStream('s'),
     () => client.collections.create('c'),
     () => client.collections.list(),
   ];
@@ -97,6 +99,8 @@ test('idempotent calls retry; non-idempotent ones (delete, soft delete, restore,
     () => client.compact(),
     () => client.snapshots.create('s'),
     () => client.snapshots.restore('s'),
+    () => client.snapshots.delete('s'),
+    () => client.snapshots.upload('s', new Uint8Array(8)),
     () => client.collections.drop('c'),
   ];
   for (const call of notRetried) {
