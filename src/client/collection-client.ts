@@ -1,5 +1,5 @@
 // The data routes of one collection as methods: `client.collection(name)`, and the client itself for `default`.
-import type { HttpTransport } from './http-transport.js';
+import type { CallOptions, HttpTransport } from './http-transport.js';
 import { binaryParams, float32Bytes, vectorArray, type VectorInput } from './vector-encoding.js';
 import { QueryStream, type QueryStreamOptions } from './query-stream.js';
 import { SnapshotsClient } from './snapshots-client.js';
@@ -40,70 +40,70 @@ export class CollectionClient {
   }
 
   /** Inserts or replaces one record. A Float32Array vector goes as raw float32, the other fields in the query string. */
-  upsert(record: UpsertInput): Promise<SuccessAnswer> {
+  upsert(record: UpsertInput, call?: CallOptions): Promise<SuccessAnswer> {
     const { vector, ...rest } = record;
     const params = vector instanceof Float32Array ? binaryParams(rest, ['metadata']) : undefined;
     if (params && vector instanceof Float32Array) {
-      return this.transport.json({ method: 'POST', path: `${this.prefix}/upsert`, query: params, bytes: { body: float32Bytes(vector), contentType: 'application/octet-stream' }, idempotent: true });
+      return this.transport.json({ method: 'POST', path: `${this.prefix}/upsert`, query: params, bytes: { body: float32Bytes(vector), contentType: 'application/octet-stream' }, idempotent: true, ...call });
     }
-    return this.transport.json({ method: 'POST', path: `${this.prefix}/upsert`, json: { ...rest, vector: vectorArray(vector) }, idempotent: true });
+    return this.transport.json({ method: 'POST', path: `${this.prefix}/upsert`, json: { ...rest, vector: vectorArray(vector) }, idempotent: true, ...call });
   }
 
   /** Inserts or replaces many records in one logged batch; bad records are listed in `errors`, the rest are written. */
-  batchUpsert(records: UpsertInput[]): Promise<BatchUpsertAnswer> {
+  batchUpsert(records: UpsertInput[], call?: CallOptions): Promise<BatchUpsertAnswer> {
     const wire = records.map((r) => (r.vector instanceof Float32Array ? { ...r, vector: vectorArray(r.vector) } : r));
-    return this.transport.json({ method: 'POST', path: `${this.prefix}/batch-upsert`, json: { records: wire }, idempotent: true });
+    return this.transport.json({ method: 'POST', path: `${this.prefix}/batch-upsert`, json: { records: wire }, idempotent: true, ...call });
   }
 
   /** Nearest neighbours of a vector. A Float32Array goes as raw float32 with the other fields in the query string. */
-  query(request: QueryInput): Promise<QueryAnswer> {
-    return this.search('/query', request);
+  query(request: QueryInput, call?: CallOptions): Promise<QueryAnswer> {
+    return this.search('/query', request, call);
   }
 
   /** Vector similarity fused with BM25 keyword relevance of `text_query`. */
-  hybridQuery(request: HybridQueryInput): Promise<QueryAnswer> {
-    return this.search('/hybrid-query', request);
+  hybridQuery(request: HybridQueryInput, call?: CallOptions): Promise<QueryAnswer> {
+    return this.search('/hybrid-query', request, call);
   }
 
   /** One record (soft-deleted ones too, with `deleted: true`); an unknown id throws VecStoreError 404 `not_found`. */
-  get(id: string): Promise<StoredRecord> {
-    return this.transport.json({ method: 'GET', path: this.idPath('/vectors/', id), idempotent: true });
+  get(id: string, call?: CallOptions): Promise<StoredRecord> {
+    return this.transport.json({ method: 'GET', path: this.idPath('/vectors/', id), idempotent: true, ...call });
   }
 
   /** Several records in request order, and the ids that were not found. */
-  getMany(ids: string[]): Promise<GetManyAnswer> {
-    return this.transport.json({ method: 'POST', path: `${this.prefix}/vectors/get`, json: { ids }, idempotent: true });
+  getMany(ids: string[], call?: CallOptions): Promise<GetManyAnswer> {
+    return this.transport.json({ method: 'POST', path: `${this.prefix}/vectors/get`, json: { ids }, idempotent: true, ...call });
   }
 
   /** Changes metadata (a JSON merge patch: `null` removes a key) and/or text (`null` removes it), keeping the vector. */
-  patch(id: string, changes: PatchRequest): Promise<PatchAnswer> {
-    return this.transport.json({ method: 'PATCH', path: this.idPath('/vectors/', id), json: changes, idempotent: true });
+  patch(id: string, changes: PatchRequest, call?: CallOptions): Promise<PatchAnswer> {
+    return this.transport.json({ method: 'PATCH', path: this.idPath('/vectors/', id), json: changes, idempotent: true, ...call });
   }
 
   /** Deletes a record for good; an unknown id throws 404 `not_found`. */
-  delete(id: string): Promise<DeleteAnswer> {
-    return this.transport.json({ method: 'DELETE', path: this.idPath('/delete/', id), idempotent: false });
+  delete(id: string, call?: CallOptions): Promise<DeleteAnswer> {
+    return this.transport.json({ method: 'DELETE', path: this.idPath('/delete/', id), idempotent: false, ...call });
   }
 
   /** Hides a record from searches until `restore`. */
-  softDelete(id: string): Promise<SoftDeleteAnswer> {
-    return this.transport.json({ method: 'POST', path: this.idPath('/soft-delete/', id), idempotent: false });
+  softDelete(id: string, call?: CallOptions): Promise<SoftDeleteAnswer> {
+    return this.transport.json({ method: 'POST', path: this.idPath('/soft-delete/', id), idempotent: false, ...call });
   }
 
   /** Undoes a soft delete. */
-  restore(id: string): Promise<RestoreAnswer> {
-    return this.transport.json({ method: 'POST', path: this.idPath('/restore/', id), idempotent: false });
+  restore(id: string, call?: CallOptions): Promise<RestoreAnswer> {
+    return this.transport.json({ method: 'POST', path: this.idPath('/restore/', id), idempotent: false, ...call });
   }
 
   /** Deletes every record matching the filter (soft-deleted ones too) as one logged mutation; returns how many. */
-  async deleteByFilter(filter: string): Promise<number> {
-    const answer = await this.transport.json<DeleteByFilterAnswer>({ method: 'POST', path: `${this.prefix}/delete-by-filter`, json: { filter }, idempotent: false });
+  async deleteByFilter(filter: string, call?: CallOptions): Promise<number> {
+    const answer = await this.transport.json<DeleteByFilterAnswer>({ method: 'POST', path: `${this.prefix}/delete-by-filter`, json: { filter }, idempotent: false, ...call });
     return answer.deleted_count;
   }
 
   /** Active records matching the filter (all active records without one). */
-  async count(filter?: string): Promise<number> {
-    const answer = await this.transport.json<CountAnswer>({ method: 'POST', path: `${this.prefix}/count`, json: filter === undefined ? {} : { filter }, idempotent: true });
+  async count(filter?: string, call?: CallOptions): Promise<number> {
+    const answer = await this.transport.json<CountAnswer>({ method: 'POST', path: `${this.prefix}/count`, json: filter === undefined ? {} : { filter }, idempotent: true, ...call });
     return answer.count;
   }
 
@@ -111,10 +111,10 @@ export class CollectionClient {
    * Every active record matching the filter, in id order, fetched a page (`limit`, default 100) at a time by following
    * `next_cursor`. A record that exists for the whole iteration is yielded exactly once, whatever is written meanwhile.
    */
-  async *scroll(options: ScrollOptions = {}): AsyncGenerator<ScrolledRecord, void, undefined> {
+  async *scroll(options: ScrollOptions = {}, call?: CallOptions): AsyncGenerator<ScrolledRecord, void, undefined> {
     let cursor = options.cursor;
     for (;;) {
-      const page = await this.scrollPage({ ...options, cursor });
+      const page = await this.scrollPage({ ...options, cursor }, call);
       yield* page.records;
       if (page.next_cursor === null) return;
       cursor = page.next_cursor;
@@ -122,17 +122,17 @@ export class CollectionClient {
   }
 
   /** One page of a scroll (for paging user interfaces); pass its `next_cursor` as `cursor` for the next. */
-  scrollPage(request: ScrollRequest = {}): Promise<ScrollAnswer> {
-    return this.transport.json({ method: 'POST', path: `${this.prefix}/scroll`, json: request, idempotent: true });
+  scrollPage(request: ScrollRequest = {}, call?: CallOptions): Promise<ScrollAnswer> {
+    return this.transport.json({ method: 'POST', path: `${this.prefix}/scroll`, json: request, idempotent: true, ...call });
   }
 
   /** Reclaims the slots of deleted, replaced and soft-deleted records while queries keep running. */
-  compact(): Promise<CompactAnswer> {
-    return this.transport.json({ method: 'POST', path: `${this.prefix}/compact`, idempotent: false });
+  compact(call?: CallOptions): Promise<CompactAnswer> {
+    return this.transport.json({ method: 'POST', path: `${this.prefix}/compact`, idempotent: false, ...call });
   }
 
-  stats(): Promise<CollectionStats> {
-    return this.transport.json({ method: 'GET', path: `${this.prefix}/stats`, idempotent: true });
+  stats(call?: CallOptions): Promise<CollectionStats> {
+    return this.transport.json({ method: 'GET', path: `${this.prefix}/stats`, idempotent: true, ...call });
   }
 
   /**
@@ -143,13 +143,13 @@ export class CollectionClient {
     return QueryStream.open(this.transport, { ...options, collection: this.name === DEFAULT_COLLECTION ? undefined : this.name });
   }
 
-  private search(route: string, request: QueryInput | HybridQueryInput): Promise<QueryAnswer> {
+  private search(route: string, request: QueryInput | HybridQueryInput, call: CallOptions | undefined): Promise<QueryAnswer> {
     const { vector, ...rest } = request;
     const params = vector instanceof Float32Array ? binaryParams(rest) : undefined;
     if (params && vector instanceof Float32Array) {
-      return this.transport.json({ method: 'POST', path: this.prefix + route, query: params, bytes: { body: float32Bytes(vector), contentType: 'application/octet-stream' }, idempotent: true });
+      return this.transport.json({ method: 'POST', path: this.prefix + route, query: params, bytes: { body: float32Bytes(vector), contentType: 'application/octet-stream' }, idempotent: true, ...call });
     }
-    return this.transport.json({ method: 'POST', path: this.prefix + route, json: { ...rest, vector: vectorArray(vector) }, idempotent: true });
+    return this.transport.json({ method: 'POST', path: this.prefix + route, json: { ...rest, vector: vectorArray(vector) }, idempotent: true, ...call });
   }
 
   private idPath(route: string, id: string): string {

@@ -13,10 +13,18 @@ export interface TransportOptions {
   retries?: number;
 }
 
+/** Per-call options, the last argument of every client method. */
+export interface CallOptions {
+  /** Cancels the call (it rejects with VecStoreError `aborted`), e.g. a search superseded by the next keystroke. */
+  signal?: AbortSignal;
+  /** This call's deadline instead of the client's `timeoutMs` (a long batch upsert or download). */
+  timeoutMs?: number;
+}
+
 /** Query-string parameters; undefined ones are left out, others are sent as their string form. */
 export type QueryParams = Record<string, string | number | boolean | undefined>;
 
-export interface HttpRequest {
+export interface HttpRequest extends CallOptions {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path below the base URL, already percent-encoded where it holds names or ids. */
   path: string;
@@ -30,8 +38,6 @@ export interface HttpRequest {
    * follow an attempt whose answer was lost after the server had acted on it.
    */
   idempotent: boolean;
-  /** The caller's own cancellation, next to the deadline. */
-  signal?: AbortSignal;
 }
 
 /** Default deadline of a call: long enough for a large batch upsert on a busy server, short enough to notice a hang. */
@@ -94,7 +100,7 @@ export class HttpTransport {
   private async send<R>(request: HttpRequest, read: (res: Response) => Promise<R>): Promise<R> {
     // The deadline's timer and the caller's signal are unhooked when this returns, so a body handed over as a stream
     // is never aborted by them afterwards.
-    const deadline = new Deadline(this.timeoutMs, request.signal);
+    const deadline = new Deadline(request.timeoutMs ?? this.timeoutMs, request.signal);
     const url = this.urlFor(request);
     const init = this.initFor(request);
     try {

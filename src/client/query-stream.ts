@@ -1,7 +1,7 @@
 // `queryStream()`: one WebSocket on /ws/query-stream carrying many queries at once, each answered by its own promise.
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import { VecStoreError } from './errors.js';
-import type { HttpTransport } from './http-transport.js';
+import type { CallOptions, HttpTransport } from './http-transport.js';
 import { float32Bytes, vectorArray } from './vector-encoding.js';
 import { openWebSocket, type SocketLike } from './websocket-opener.js';
 import type { WithVectorInput } from './collection-client.js';
@@ -41,8 +41,9 @@ interface Pending {
   hits: QueryHit[];
   resolve(answer: StreamQueryAnswer): void;
   reject(err: VecStoreError): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** Rejected by its timeout: its answer is still awaited (it holds a server in-flight place) but then dropped. */
+  /** Stops its timer and its abort listener. */
+  cleanup(): void;
+  /** Given up (timeout, abort): its answer is still awaited (it holds a server in-flight place) but then dropped. */
   abandoned: boolean;
 }
 
@@ -82,25 +83,43 @@ export class QueryStream {
   /**
    * Sends a query (once fewer than `maxInFlight` are in flight) and resolves with its hits, best first, and stats.
    * Errors reject with VecStoreError (status from the code, e.g. 400 `validation`); the socket stays open. Not retried.
+   * `call.timeoutMs` (default: the client's) and `call.signal` give up on the answer; the query keeps its in-flight
+   * place until the server has answered it, since the server still counts it.
    */
-  async query(request: StreamQueryInput): Promise<StreamQueryAnswer> {
+  async query(request: StreamQueryInput, call: CallOptions = {}): Promise<StreamQueryAnswer> {
     if (this.closedError) throw this.closedError;
+    if (call.signal?.aborted) throw abortedError();
     if (this.used >= this.options.maxInFlight) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
       if (this.closedError) throw this.closedError;
+      if (call.signal?.aborted) {
+        this.releasePlace();
+        throw abortedError();
+      }
     } else {
       this.used++;
     }
     const id = this.nextId;
     this.nextId = this.nextId === MAX_REQUEST_ID ? 1 : this.nextId + 1;
+    const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     return new Promise<StreamQueryAnswer>((resolve, reject) => {
-      const entry: Pending = { hits: [], resolve, reject, timer: undefined, abandoned: false };
-      if (this.timeoutMs > 0 && Number.isFinite(this.timeoutMs)) {
-        entry.timer = setTimeout(() => {
-          entry.abandoned = true;
-          reject(new VecStoreError({ status: 0, code: 'timeout', message: `query ${id}: no answer within ${this.timeoutMs} ms (timeoutMs)` }));
-        }, this.timeoutMs);
-      }
+      const giveUp = (err: VecStoreError): void => {
+        entry.abandoned = true;
+        entry.cleanup();
+        reject(err);
+      };
+      const onAbort = (): void => giveUp(abortedError());
+      const timer = timeoutMs > 0 && Number.isFinite(timeoutMs)
+        ? setTimeout(() => giveUp(new VecStoreError({ status: 0, code: 'timeout', message: `query ${id}: no answer within ${timeoutMs} ms (timeoutMs)` })), timeoutMs)
+        : undefined;
+      const entry: Pending = {
+        hits: [], resolve, reject, abandoned: false,
+        cleanup: () => {
+          if (timer !== undefined) clearTimeout(timer);
+          call.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      call.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, entry);
       try {
         this.socket.send(this.encode(id, request));
@@ -161,11 +180,17 @@ export class QueryStream {
     }
   }
 
-  /** Frees the query's place and lets the next waiting query go. */
+  /** Ends a query's wait: frees its place for the next waiting query. */
   private settle(id: number): void {
     const entry = this.pending.get(id);
-    if (entry?.timer !== undefined) clearTimeout(entry.timer);
-    if (!this.pending.delete(id)) return;
+    if (!entry) return;
+    entry.cleanup();
+    this.pending.delete(id);
+    this.releasePlace();
+  }
+
+  /** Hands an in-flight place straight to the next waiting query, or frees it. */
+  private releasePlace(): void {
     const next = this.waiting.shift();
     if (next) next();
     else this.used--;
@@ -175,7 +200,7 @@ export class QueryStream {
     if (this.closedError) return;
     this.closedError = reason;
     for (const entry of this.pending.values()) {
-      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      entry.cleanup();
       if (!entry.abandoned) entry.reject(reason);
     }
     this.pending.clear();
@@ -193,6 +218,10 @@ function binaryLimit(request: StreamQueryInput): number | undefined {
   if (!fields.every((k) => BINARY_FIELDS.has(k)) || (request.limit != null && request.k != null)) return undefined;
   const limit = request.limit ?? request.k ?? DEFAULT_LIMIT;
   return Number.isInteger(limit) && limit >= 0 && limit <= MAX_REQUEST_ID ? limit : undefined;
+}
+
+function abortedError(): VecStoreError {
+  return new VecStoreError({ status: 0, code: 'aborted', message: 'the query was aborted by its signal' });
 }
 
 /** The HTTP status the server gives a code (WebSocket errors carry only the code). */

@@ -2,7 +2,7 @@
 // methods on itself, `collection(name)` for the others, `collections` to manage them.
 import { CollectionClient, DEFAULT_COLLECTION } from './collection-client.js';
 import { CollectionsClient } from './collections-client.js';
-import { HttpTransport, type TransportOptions } from './http-transport.js';
+import { HttpTransport, type CallOptions, type TransportOptions } from './http-transport.js';
 import type { HealthAnswer } from '../api/schemas.js';
 
 export type VecStoreClientOptions = TransportOptions;
@@ -22,8 +22,8 @@ export class VecStoreClient extends CollectionClient {
   }
 
   /** `GET /health` (needs no key): `{status: "healthy"}` while the process serves requests. */
-  health(): Promise<HealthAnswer> {
-    return this.transport.json({ method: 'GET', path: '/health', idempotent: true });
+  health(call?: CallOptions): Promise<HealthAnswer> {
+    return this.transport.json({ method: 'GET', path: '/health', idempotent: true, ...call });
   }
 
   /** The data methods of collection `name` (nothing is sent until one is called). */

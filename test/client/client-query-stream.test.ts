@@ -73,6 +73,14 @@ test('a stream of a named collection; a bad query rejects alone with status and 
   const notFound = missing.status === 'rejected' ? (missing.reason as VecStoreError) : assert.fail('expected an error');
   assert.deepEqual([notFound.status, notFound.code], [404, 'collection_not_found']);
 
+  // Giving up on one query (signal, timeout) rejects it alone; the stream goes on.
+  const controller = new AbortController();
+  const given = stream.query({ vector: vectorOf(3), limit: 300 }, { signal: controller.signal }).catch((e: unknown) => e);
+  controller.abort();
+  assert.equal(((await given) as VecStoreError).code, 'aborted');
+  await assert.rejects(stream.query({ vector: vectorOf(3), limit: 1 }, { signal: AbortSignal.abort() }), (e: VecStoreError) => e.code === 'aborted');
+  assert.equal((await stream.query({ vector: vectorOf(1001), limit: 1 })).results[0].id, 'n1');
+
   const pending = stream.query({ vector: vectorOf(2), limit: 300 }).catch((e: unknown) => e);
   await stream.close();
   assert.equal(((await pending) as VecStoreError).code, 'closed');

@@ -144,6 +144,28 @@ test('timeout: a server that never answers is cut off at timeoutMs with code tim
   assert.equal(seen.length, 1);
 });
 
+test('per call: a signal aborts with code aborted; timeoutMs overrides the client\'s deadline', async () => {
+  const client = new VecStoreClient({ url, timeoutMs: 60_000 });
+  script = ['hang'];
+  const controller = new AbortController();
+  const pending = client.query({ vector: [1], limit: 1 }, { signal: controller.signal }).catch((e: unknown) => e as VecStoreError);
+  while (seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+  controller.abort();
+  const aborted = await pending;
+  assert.ok(aborted instanceof VecStoreError);
+  assert.deepEqual([aborted.code, aborted.status], ['aborted', 0]);
+  await assert.rejects(client.count(undefined, { signal: AbortSignal.abort() }), (e: VecStoreError) => e.code === 'aborted');
+  script = ['hang'];
+  const t0 = Date.now();
+  await assert.rejects(client.stats({ timeoutMs: 200 }), (e: VecStoreError) => e.code === 'timeout' && /200 ms/.test(e.message));
+  assert.ok(Date.now() - t0 < 5_000);
+  // A signal also ends the wait before a retry.
+  script = [{ ...unavailable, headers: { 'retry-after': '30' } }];
+  const later = new AbortController();
+  setTimeout(() => later.abort(), 200);
+  await assert.rejects(client.stats({ signal: later.signal }), (e: VecStoreError) => e.code === 'aborted');
+});
+
 test('the deadline covers retries: backoff that would pass it ends the call with the last answer', async () => {
   script = [{ ...unavailable, headers: { 'retry-after': '10' } }];
   const t0 = Date.now();
