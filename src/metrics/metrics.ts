@@ -38,6 +38,17 @@ export interface CollectionIndex {
   bytes: number;
 }
 
+/** What {@link VecStoreMetrics.snapshot} reads: cumulative counts since start. */
+export interface MetricsSnapshot {
+  requests: { count: number; perBucket: Float64Array; bounds: readonly number[] };
+  /** Queries answered, by type (`vector`, `hybrid`). */
+  queries: Record<string, number>;
+  cacheHits: number | undefined;
+  cacheMisses: number | undefined;
+  /** Rows read by scan tasks in the workers. */
+  vectorsScanned: number;
+}
+
 /** The front thread's registry plus the running totals of every worker's metrics. */
 export class VecStoreMetrics {
   readonly registry = new Registry();
@@ -58,6 +69,7 @@ export class VecStoreMetrics {
   readonly wsConnections: Gauge;
   private workerTotals: object[] = [];
   private pendingDeltas: object[][] = [];
+  private folding: Promise<void> = Promise.resolve();
 
   constructor(source: GaugeSource, options: { wsConnectionLimit: number; cacheEnabled: boolean; targetRecall?: number }) {
     const registers = [this.registry];
@@ -147,6 +159,32 @@ export class VecStoreMetrics {
     this.requests.observe(endpoint, method, seconds, traceId);
   }
 
+  /**
+   * Cumulative counts read from the metrics above (worker totals merged in), for the console's live summary: requests
+   * and their latency buckets (every endpoint but `excludedEndpoints`), queries by type, cache hits and misses (undefined
+   * with the cache off), rows read by scan workers. Reads only; resets nothing.
+   */
+  async snapshot(excludedEndpoints: ReadonlySet<string>): Promise<MetricsSnapshot> {
+    await this.foldWorkerDeltas();
+    const byLabel = async (counter: Counter<string>, label: string) => {
+      const out: Record<string, number> = {};
+      for (const v of (await counter.get()).values) out[String(v.labels[label])] = (out[String(v.labels[label])] ?? 0) + v.value;
+      return out;
+    };
+    const sum = async (counter: Counter<string> | undefined) => (counter ? (await counter.get()).values.reduce((total, v) => total + v.value, 0) : undefined);
+    const worker = (name: string) => {
+      const metric = (this.workerTotals as MetricJson[]).find((m) => m.name === name);
+      return metric ? metric.values.reduce((total, v) => total + v.value, 0) : 0;
+    };
+    return {
+      requests: this.requests.totals(excludedEndpoints),
+      queries: await byLabel(this.queries, 'type'),
+      cacheHits: await sum(this.cacheHits),
+      cacheMisses: await sum(this.cacheMisses),
+      vectorsScanned: worker('vecstore_worker_vectors_scanned_total'),
+    };
+  }
+
   /** Queues a worker's delta (a few per second per worker); folded into the totals at the next scrape or fold. */
   addWorkerDelta(delta: unknown[]): void {
     this.pendingDeltas.push(delta as object[]);
@@ -154,7 +192,18 @@ export class VecStoreMetrics {
     if (this.pendingDeltas.length >= 64) void this.foldWorkerDeltas();
   }
 
-  private async foldWorkerDeltas(): Promise<void> {
+  /**
+   * Folds the queued deltas into the totals, one fold at a time: two overlapping folds (a scrape, the live summary, a
+   * full queue) would each add their deltas to the same old totals, and the first one's would be lost.
+   */
+  private foldWorkerDeltas(): Promise<void> {
+    // A failed fold does not stop later ones (its caller sees the error).
+    const next = this.folding.catch(() => undefined).then(() => this.foldPending());
+    this.folding = next;
+    return next;
+  }
+
+  private async foldPending(): Promise<void> {
     if (this.pendingDeltas.length === 0) return;
     const deltas = this.pendingDeltas;
     this.pendingDeltas = [];

@@ -68,6 +68,21 @@ export class RequestMetrics {
     }
   }
 
+  /**
+   * Requests answered so far over every endpoint but `excluded` (route templates), with their latency bucket counts (per
+   * bucket, not cumulative; the last one is +Inf) and the buckets' upper bounds in seconds. Read-only, for summaries.
+   */
+  totals(excluded: ReadonlySet<string>): { count: number; perBucket: Float64Array; bounds: readonly number[] } {
+    const perBucket = new Float64Array(this.bounds.length + 1);
+    let count = 0;
+    for (const s of this.series.values()) {
+      if (excluded.has(s.labels.endpoint)) continue;
+      count += s.count;
+      for (let i = 0; i < perBucket.length; i++) perBucket[i] += s.perBucket[i];
+    }
+    return { count, perBucket, bounds: this.bounds };
+  }
+
   private counterValues(): MetricValue[] {
     return [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.count }));
   }

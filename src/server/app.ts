@@ -15,6 +15,9 @@ import type { ParsePool } from '../ingest/parse-pool.js';
 import { registerQueryStream } from './ws-query-stream.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import { CorsPolicy } from './cors.js';
+import { ConsoleAssets } from './console-assets.js';
+import { CONSOLE_ENDPOINTS, consolePageRoutes } from './console-routes.js';
+import { LiveSummary } from './live-summary.js';
 
 export interface ServerOptions {
   host: string;
@@ -55,7 +58,12 @@ export function uwsIsNative(): boolean {
 /** Starts listening; resolves once the port is bound. */
 export function startServer(options: ServerOptions): Promise<RunningServer> {
   const { catalog, metrics, logger, auth, limits, tracing } = options;
-  const router = new Router(buildRoutes({ catalog, limits, defaultMetric: options.defaultMetric, metrics, parser: options.parser, isReady: options.isReady }));
+  const live = metrics ? new LiveSummary(metrics, { excludedEndpoints: CONSOLE_ENDPOINTS }) : undefined;
+  // The console's page and files are routed like the API but are not part of it (nor of /openapi.json).
+  const router = new Router([
+    ...buildRoutes({ catalog, limits, defaultMetric: options.defaultMetric, metrics, parser: options.parser, auth, live, isReady: options.isReady }),
+    ...consolePageRoutes(ConsoleAssets.load()),
+  ]);
   const app = uWS.App();
   const cors = new CorsPolicy(options.corsOrigins ?? []);
   let inFlight = 0;
@@ -228,10 +236,12 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
         return;
       }
       const port = uWS.us_socket_local_port(listenSocket);
+      live?.start();
       resolve({
         port,
         stop: async (graceMs = 10_000) => {
           stopping = true;
+          live?.stop();
           uWS.us_listen_socket_close(listenSocket as us_listen_socket);
           if (inFlight > 0) {
             // Not unref'd: with the listen socket closed, an unref'd timer would let the process exit before shutdown

@@ -7,8 +7,10 @@ import { parseCollectionSettings, DEFAULT_COLLECTION } from '../catalog/collecti
 import type { Limits } from '../engine/limits.js';
 import type { MetricName } from '../distance/metric.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
-import { canSee, type Principal } from './auth.js';
+import { canSee, type Authenticator, type Principal } from './auth.js';
 import { collectionRoutes, decodeParam } from './collection-routes.js';
+import { consoleApiRoutes } from './console-routes.js';
+import type { LiveSummary } from './live-summary.js';
 import { parseJsonObject } from './http-io.js';
 import { validated } from '../api/validate.js';
 import type { RouteDoc } from '../api/route-doc.js';
@@ -74,6 +76,10 @@ export interface RouteDependencies {
   metrics: VecStoreMetrics | undefined;
   /** Parses large and Arrow batch bodies off the front thread (inline without it). */
   parser?: ParsePool;
+  /** Keys, for `GET /v1/auth/whoami` (absent: no keys, the API is open). */
+  auth?: Authenticator;
+  /** The sampled metrics behind `GET /v1/console/summary` (absent: 404, as with --no-metrics). */
+  live?: LiveSummary;
   isReady(): boolean;
 }
 
@@ -139,6 +145,8 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
       },
     },
   ];
+  // The console's API calls (whoami, live summary): documented routes like the others; its page is not API (app.ts).
+  routes.push(...consoleApiRoutes({ auth: deps.auth, live: deps.live }));
   let openapi: string | undefined;
   for (const route of collectionRoutes(limits, metrics, deps.parser)) {
     routes.push({

@@ -167,6 +167,11 @@ test('real answers of every route, success and error, validate against the docum
   assert.equal((await call('DELETE', '/v1/collections/tmp')).status, 404);
   await exerciseCollection('/v1');
   await exerciseCollection('/v1/collections/docs');
+  // The console's calls: who a key is (no key: role null), and the live summary.
+  assert.equal((await call('GET', '/v1/auth/whoami')).body.role, 'admin');
+  assert.equal((await call('GET', '/v1/auth/whoami', { auth: false })).body.role, null);
+  assert.equal((await call('GET', '/v1/console/summary')).status, 200);
+  assert.equal((await call('GET', '/v1/console/summary', { auth: false })).status, 401);
 
   const untested: string[] = [];
   for (const route of table) {
