@@ -85,7 +85,10 @@ export class CollectionsView implements View {
       return;
     }
     const rows = collections.map((c, i) => this.row(c, stats[i]));
+    // The table is redrawn every few seconds: a keyboard user's focus goes back to the same button in the new one.
+    const focused = this.list.contains(document.activeElement) ? document.activeElement?.getAttribute('aria-label') : null;
     replace(this.list, table('Collections on this server', ['Name', 'Dimension', 'Metric', 'Index', 'Active', 'Deleted', 'Index progress', 'Recall estimate', 'Actions'], rows, { captionHidden: true }));
+    if (focused) [...this.list.querySelectorAll('button')].find((b) => b.getAttribute('aria-label') === focused)?.focus();
   }
 
   private row(c: CollectionSummary, stats: CollectionStats | undefined): Array<Node | string> {

@@ -47,8 +47,13 @@ document.addEventListener('find-similar', (e) => {
 window.addEventListener('hashchange', showView);
 
 function renderPicker(): void {
-  replace(picker, ...state.collections.map((c) => h('option', { value: c.name, selected: c.name === state.selected }, c.name)));
-  picker.disabled = state.collections.length === 0;
+  // Rebuilt only when the names change (the list is reloaded every few seconds, perhaps while the picker is open).
+  const names = state.collections.map((c) => c.name);
+  if (names.join('\n') !== [...picker.options].map((o) => o.value).join('\n')) {
+    replace(picker, ...names.map((name) => h('option', { value: name }, name)));
+  }
+  picker.value = state.selected ?? '';
+  picker.disabled = names.length === 0;
 }
 
 let current: View | undefined;

@@ -143,6 +143,11 @@ describe('web console', { skip }, () => {
     await page.locator('#view-snapshots').getByRole('cell', { name: 'first', exact: true }).waitFor();
     await shot(page, 'snapshots');
     assert.deepEqual(errors, []);
+    // Every control of every view has an accessible name (a label, aria-label or its text).
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, select, button, a')]
+      .filter((el) => !((el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || el.textContent?.trim()))
+      .map((el) => el.outerHTML));
+    assert.deepEqual(unnamed, []);
     await page.context().close();
   });
 
@@ -174,8 +179,9 @@ describe('web console', { skip }, () => {
     assert.match(await page.locator('[data-stat=duration]').innerText(), /ms$/);
 
     // Hybrid: the Text field makes it a hybrid query (every result is still a neighbour in group 1).
-    await page.getByLabel('Text', { exact: true }).fill('red fox');
-    await page.getByRole('button', { name: 'Find similar' }).click();
+    // By keyboard: Enter in a field submits the search.
+    await search.getByLabel('Text', { exact: true }).fill('red fox');
+    await search.getByLabel('Text', { exact: true }).press('Enter');
     await page.waitForFunction(() => document.querySelectorAll('#view-search tbody tr').length === 5);
     await page.context().close();
   });
