@@ -1,5 +1,5 @@
 // The Collections view: every collection with its counts, index progress and recall estimate; create and drop.
-import { api, ApiError, type CollectionStats, type CollectionSummary, type Metric } from './api.js';
+import { api, VecStoreError, type CollectionStats, type CollectionSummary, type Metric } from './api.js';
 import { confirmAction, field, formatNumber, h, replace, statusArea, table } from './dom.js';
 import type { ConsoleState, View } from './state.js';
 
@@ -165,6 +165,6 @@ function recall(stats: CollectionStats | undefined): string {
 }
 
 export function errorText(err: unknown): string {
-  if (err instanceof ApiError) return `${err.message} (${err.code})`;
+  if (err instanceof VecStoreError) return `${err.message} (${err.code})`;
   return err instanceof Error ? err.message : String(err);
 }

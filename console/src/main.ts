@@ -1,5 +1,5 @@
 // The console's shell: the API key form, who the key is, the collection picker, and tabs switched by the URL's hash.
-import { api, apiKey, ApiError } from './api.js';
+import { api, apiKey, VecStoreError } from './api.js';
 import { CollectionsView, errorText } from './collections-view.js';
 import { h, replace, statusArea } from './dom.js';
 import { LiveView } from './live-view.js';
@@ -99,7 +99,7 @@ async function identify(): Promise<void> {
   } catch (err) {
     state.setWho(undefined);
     replace(identity);
-    const needsKey = err instanceof ApiError && err.status === 401;
+    const needsKey = err instanceof VecStoreError && err.status === 401;
     replace(authError, needsKey ? 'That API key was refused: type another one above.' : errorText(err));
     if (needsKey) keyInput.focus();
   }

@@ -1,5 +1,5 @@
 // The Records view: page through a collection with the scroll cursor, filter it, open a record.
-import { api, ApiError, type StoredRecord } from './api.js';
+import { api, VecStoreError, type ScrolledRecord } from './api.js';
 import { errorText } from './collections-view.js';
 import { briefJson, field, formatNumber, h, replace, statusArea, table } from './dom.js';
 import type { ConsoleState, View } from './state.js';
@@ -77,7 +77,7 @@ export class RecordsView implements View {
     this.next.disabled = this.nextCursor === null;
   }
 
-  private renderPage(name: string, records: StoredRecord[], index: number): void {
+  private renderPage(name: string, records: ScrolledRecord[], index: number): void {
     if (records.length === 0) {
       replace(this.page, h('p', {}, index === 0 ? 'No records.' : 'No more records.'));
       return;
@@ -92,7 +92,7 @@ export class RecordsView implements View {
 
   /** A filter error says where it went wrong: the message, then the filter with a caret under that character. */
   private showError(err: unknown): void {
-    const position = err instanceof ApiError && err.code === 'invalid_filter' ? filterErrorPosition(err.message) : undefined;
+    const position = err instanceof VecStoreError && err.code === 'invalid_filter' ? filterErrorPosition(err.message) : undefined;
     if (position === undefined) {
       replace(this.error, errorText(err));
       return;

@@ -46,7 +46,7 @@ export class ConsoleAssets {
 
   /**
    * Reads what `npm run build` put in dist/console/ (the modules compiled from console/src/, the page and styles copied
-   * from console/public/) and uPlot's browser build from node_modules. Missing files are left out (the console then answers 404 for them), so a server
+   * from console/public/), the client (dist/src/client/) and uPlot's browser build from node_modules. Missing files are left out (the console then answers 404 for them), so a server
    * built without the console still starts.
    */
   static load(root = PACKAGE_ROOT): ConsoleAssets {
@@ -61,14 +61,20 @@ export class ConsoleAssets {
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
       files.set(name, { body, contentType: CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream', etag });
     };
-    const dir = path.join(root, 'dist/console');
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      // Not built: every console file answers 404.
-    }
-    for (const name of names) if (CONTENT_TYPES[path.extname(name)]) add(name, path.join(dir, name));
+    const addDir = (prefix: string, dir: string) => {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        // Not built: these console files answer 404.
+      }
+      for (const name of names) if (CONTENT_TYPES[path.extname(name)] && !name.endsWith('.d.ts')) add(prefix + name, path.join(dir, name));
+    };
+    addDir('', path.join(root, 'dist/console'));
+    // The package's client as compiled for Node serves browsers as it is (ES modules on fetch); its one import outside
+    // src/client/, the error catalogue, is answered where its relative URL points (/console/errors.js).
+    addDir('client/', path.join(root, 'dist/src/client'));
+    add('errors.js', path.join(root, 'dist/src/errors.js'));
     // Resolved from this package, so a hoisted or nested node_modules both work.
     const require = createRequire(path.join(root, 'package.json'));
     try {

@@ -8,7 +8,7 @@ import type { LiveSummary } from './live-summary.js';
 import type { Route, RouteAnswer, RouteContext } from './routes.js';
 
 /** Route templates of the console's own traffic, left out of the live summary's request rate and latency. */
-export const CONSOLE_ENDPOINTS = ['/console', '/console/:file', '/v1/console/summary'] as const;
+export const CONSOLE_ENDPOINTS = ['/console', '/console/:file', '/console/client/:file', '/v1/console/summary'] as const;
 
 /** The page and its files. They need no key (they hold no data); the API calls the page makes do. */
 export function consolePageRoutes(assets: ConsoleAssets): Route[] {
@@ -31,6 +31,11 @@ export function consolePageRoutes(assets: ConsoleAssets): Route[] {
       doc: { summary: 'A file of the web console (scripts, styles).', tag: 'server', params: { file: 'File name.' }, answers: { 200: { contentType: 'text/javascript', description: 'A console file.' } }, errors: ['route_not_found'] },
       // Names are looked up in the table of loaded files, never joined to a path: `..` cannot reach other files.
       handler: (ctx) => file(ctx.params[0], ctx),
+    },
+    {
+      method: 'GET', path: '/console/client/:file', access: 'open', headers: ['if-none-match'],
+      doc: { summary: 'A module of the TypeScript client, which the console runs on.', tag: 'server', params: { file: 'File name.' }, answers: { 200: { contentType: 'text/javascript', description: 'An ES module.' } }, errors: ['route_not_found'] },
+      handler: (ctx) => file(`client/${ctx.params[0]}`, ctx),
     },
   ];
 }

@@ -93,6 +93,12 @@ describe('web console', { skip }, () => {
     const js = await fetch(`${server.url}/console/main.js`);
     assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
     assert.equal((await fetch(`${server.url}/console/uplot.iife.min.js`)).status, 200);
+    // The console runs on the package's own client, served from its compiled modules (and the catalogue they import).
+    for (const file of ['client/index.js', 'client/http-transport.js', 'errors.js']) {
+      const res = await fetch(`${server.url}/console/${file}`);
+      assert.equal(res.status, 200, file);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/javascript/);
+    }
     assert.equal((await fetch(`${server.url}/console/..%2Fpackage.json`)).status, 404);
 
     const { page, errors } = await open(undefined);
