@@ -91,6 +91,9 @@ export const api = {
   listSnapshots: (name: string) => collection(name).snapshots.list(),
   createSnapshot: (name: string, snapshot: string) => collection(name).snapshots.create(snapshot),
   restoreSnapshot: (name: string, snapshot: string) => collection(name).snapshots.restore(snapshot),
+  deleteSnapshot: (name: string, snapshot: string) => collection(name).snapshots.delete(snapshot),
+  /** Stores a downloaded snapshot file (checked whole by the server) as snapshot `snapshot`; restore it next. */
+  uploadSnapshot: (name: string, snapshot: string, file: Blob) => collection(name).snapshots.upload(snapshot, file),
   /** The snapshot file, named as the server names it (`<snapshot>.vecsnap`). */
   downloadSnapshot: async (name: string, snapshot: string) => ({
     blob: new Blob([(await collection(name).snapshots.download(snapshot)) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),

@@ -154,6 +154,18 @@ describe('web console', { skip }, () => {
     const saved = readFileSync((await download.path())!);
     const direct = Buffer.from(await (await fetch(`${server.url}/v1/collections/docs/snapshots/first/download`, { headers: auth })).arrayBuffer());
     assert.ok(saved.length > 0 && saved.equals(direct), `downloaded ${saved.length} bytes, the route gives ${direct.length}`);
+    // Upload the downloaded file as another snapshot, then delete that one (after the confirmation).
+    const snapshots = page.locator('#view-snapshots');
+    await snapshots.getByLabel('Store as snapshot', { exact: true }).fill('copy');
+    await snapshots.getByLabel('Snapshot file', { exact: true }).setInputFiles((await download.path())!);
+    await snapshots.getByRole('button', { name: 'Upload snapshot' }).click();
+    await snapshots.getByText(`(${COUNT} records)`).waitFor();
+    await snapshots.getByRole('cell', { name: 'copy', exact: true }).waitFor();
+    await snapshots.getByRole('button', { name: 'Delete copy' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete snapshot' }).click();
+    await snapshots.getByRole('cell', { name: 'copy', exact: true }).waitFor({ state: 'detached' });
+    const left = await requestJson(`${server.url}/v1/collections/docs/snapshots`, { headers: auth });
+    assert.deepEqual(left.body.snapshots.map((x: { name: string }) => x.name), ['first']);
     assert.deepEqual(errors, []);
     // Every control of every view has an accessible name (a label, aria-label or its text).
     const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, select, button, a')]
@@ -231,6 +243,9 @@ describe('web console', { skip }, () => {
     await page.locator('#view-snapshots').getByRole('cell', { name: 'first', exact: true }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Create snapshot' }).isDisabled(), true);
     assert.equal(await page.getByRole('button', { name: 'Restore first' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Delete first' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Upload snapshot' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Download first' }).isDisabled(), false);
     await shot(page, 'read-only');
     // The key stays in this tab's sessionStorage, never in the URL.
     assert.equal(await page.evaluate(() => sessionStorage.getItem('vecstore.apiKey')), READ_KEY);
