@@ -1,6 +1,6 @@
 // The data routes of one collection as methods: `client.collection(name)`, and the client itself for `default`.
 import type { CallOptions, HttpTransport } from './http-transport.js';
-import { binaryParams, float32Bytes, vectorArray, type VectorInput } from './vector-encoding.js';
+import { binaryParams, float32Bytes, vectorArray, type WithVectorInput } from './vector-encoding.js';
 import { QueryStream, type QueryStreamOptions } from './query-stream.js';
 import { SnapshotsClient } from './snapshots-client.js';
 // Types only (erased): the client loads no server code, yet is typed from the API's one description.
@@ -10,8 +10,6 @@ import type {
   ScrollRequest, SoftDeleteAnswer, StoredRecord, SuccessAnswer, UpsertRecord,
 } from '../api/schemas.js';
 
-/** A wire request whose `vector` may also be a Float32Array. */
-export type WithVectorInput<T extends { vector: number[] }> = Omit<T, 'vector'> & { vector: VectorInput };
 export type UpsertInput = WithVectorInput<UpsertRecord>;
 export type QueryInput = WithVectorInput<QueryRequest>;
 export type HybridQueryInput = WithVectorInput<HybridQueryRequest>;
@@ -29,7 +27,7 @@ export const DEFAULT_COLLECTION = 'default';
  * answer 404/409 for work that was done, or act on records written in between.
  */
 export class CollectionClient {
-  /** Snapshots of this collection: create, list, restore. */
+  /** Snapshots of this collection: create, list, restore, delete, download, upload. */
   readonly snapshots: SnapshotsClient;
   /** `/v1` for `default`, `/v1/collections/<name>` for the others. */
   protected readonly prefix: string;

@@ -3,11 +3,11 @@
 export { VecStoreClient, type VecStoreClientOptions } from './vecstore-client.js';
 export type { CallOptions } from './http-transport.js';
 export { VecStoreError, type VecStoreErrorCode, type ClientErrorCode } from './errors.js';
-export { CollectionClient, DEFAULT_COLLECTION, type HybridQueryInput, type QueryInput, type ScrollOptions, type UpsertInput, type WithVectorInput } from './collection-client.js';
+export { CollectionClient, DEFAULT_COLLECTION, type HybridQueryInput, type QueryInput, type ScrollOptions, type UpsertInput } from './collection-client.js';
 export { CollectionsClient } from './collections-client.js';
 export { SnapshotsClient, type SnapshotFile } from './snapshots-client.js';
 export { QueryStream, type QueryStreamOptions, type StreamQueryAnswer, type StreamQueryInput } from './query-stream.js';
-export type { VectorInput } from './vector-encoding.js';
+export type { VectorInput, WithVectorInput } from './vector-encoding.js';
 // The wire types, from the API's schemas (the one description the server validates with and /openapi.json serves).
 export type {
   BatchError, BatchUpsertAnswer, CollectionInfo, CollectionListAnswer, CollectionStats, CollectionSummary, CompactAnswer,

@@ -2,9 +2,8 @@
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import { VecStoreError } from './errors.js';
 import type { CallOptions, HttpTransport } from './http-transport.js';
-import { float32Bytes, vectorArray } from './vector-encoding.js';
+import { float32Bytes, vectorArray, type WithVectorInput } from './vector-encoding.js';
 import { openWebSocket, type SocketLike } from './websocket-opener.js';
-import type { WithVectorInput } from './collection-client.js';
 import type { ErrorBody, QueryHit, WsCompleteMessage, WsQueryMessage } from '../api/schemas.js';
 
 export interface QueryStreamOptions {

@@ -4,6 +4,9 @@ import type { QueryParams } from './http-transport.js';
 /** A vector as the client takes it: a plain array, or a Float32Array (sent as raw bytes where the route accepts them). */
 export type VectorInput = number[] | Float32Array;
 
+/** A wire request whose `vector` may also be a Float32Array. */
+export type WithVectorInput<T extends { vector: number[] }> = Omit<T, 'vector'> & { vector: VectorInput };
+
 /**
  * The longest query string sent with a raw float32 body. uWebSockets.js refuses requests whose headers pass 4 KiB,
  * and a binary request carries its other fields (filter, metadata, text) in the URL: past this it goes as JSON.
