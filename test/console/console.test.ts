@@ -326,3 +326,15 @@ describe('live summary and whoami over HTTP', () => {
     assert.ok(s.rss_bytes[i] > 10 * 1024 * 1024);
   });
 });
+
+test('with --no-metrics the live summary is 404 not_found; the console page is still served', async () => {
+  const server = await startServerProcess({ args: ['--no-metrics'] });
+  try {
+    const summary = await requestJson(`${server.url}/v1/console/summary`);
+    assert.equal(summary.status, 404);
+    assert.equal(summary.body.code, 'not_found');
+    assert.equal((await fetch(`${server.url}/console`)).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
