@@ -7,6 +7,12 @@ export type Role = 'admin' | 'write' | 'read';
 /** What a route needs. */
 export type Access = Role;
 
+/** What a valid key may do. */
+export interface Principal {
+  role: Role;
+  collections: readonly string[];
+}
+
 /** One key of the keys file: `collections` is `["*"]` (every collection) or a list of names. */
 export interface ApiKeyEntry {
   key: string;

@@ -18,6 +18,7 @@ import { CorsPolicy } from './cors.js';
 import { ConsoleAssets } from './console-assets.js';
 import { CONSOLE_ENDPOINTS, consolePageRoutes } from './console-routes.js';
 import { LiveSummary } from './live-summary.js';
+import { errorBody } from '../api/error-body.js';
 
 export interface ServerOptions {
   host: string;
@@ -129,7 +130,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       metrics?.errors.inc({ error_type: errorType(e.code) });
       const headers: Array<[string, string]> = [];
       if (match.kind === 'method_not_allowed') headers.push(['Allow', match.allowed.join(', ')]);
-      answer(e.status, JSON.stringify({ error: e.message, code: e.code, ...e.details }), 'application/json', headers, close, e);
+      answer(e.status, JSON.stringify(errorBody(e)), 'application/json', headers, close, e);
     };
     /** From here on the answer comes later: uWS requires onAborted first, and the response is never touched after it. */
     const goAsync = () => {

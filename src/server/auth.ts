@@ -1,7 +1,9 @@
 // API keys: who presents which key (constant-time), and whether that key's role and collections allow a request.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { VecStoreError } from '../errors.js';
-import { inScope, roleAllows, type Access, type ApiKeyEntry, type Role } from '../catalog/api-keys.js';
+import { inScope, roleAllows, type Access, type ApiKeyEntry, type Principal } from '../catalog/api-keys.js';
+
+export type { Principal } from '../catalog/api-keys.js';
 
 export interface AuthConfig {
   /** `--api-key`: admin keys for every collection. */
@@ -10,12 +12,6 @@ export interface AuthConfig {
   readOnlyApiKeys: string[];
   /** Keys from `--api-keys-file` (replaced on SIGHUP through `replaceFileKeys`). */
   fileKeys?: ApiKeyEntry[];
-}
-
-/** What a valid key may do. */
-export interface Principal {
-  role: Role;
-  collections: readonly string[];
 }
 
 interface KnownKey {

@@ -1,19 +1,18 @@
 // The VecStore HTTP API as one route table: templates, what access a route needs and on which collection, and the
 // handler. Collection data routes are written once (collection-routes.ts) and mounted for `default` and by name.
 import { VecStoreError } from '../errors.js';
-import type { Access } from '../catalog/api-keys.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { parseCollectionSettings, DEFAULT_COLLECTION } from '../catalog/collection-settings.js';
 import type { Limits } from '../engine/limits.js';
 import type { MetricName } from '../distance/metric.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
-import { canSee, type Authenticator, type Principal } from './auth.js';
-import { collectionRoutes, decodeParam } from './collection-routes.js';
+import { canSee, type Authenticator } from './auth.js';
+import type { Route } from '../api/route-types.js';
+import { collectionRoutes, decodeParam } from '../api/collection-routes.js';
 import { consoleApiRoutes } from './console-routes.js';
 import type { LiveSummary } from './live-summary.js';
 import { parseJsonObject } from './http-io.js';
 import { validated } from '../api/validate.js';
-import type { RouteDoc } from '../api/route-doc.js';
 import { buildOpenApi } from '../api/openapi.js';
 import * as S from '../api/schemas.js';
 import { Type } from '@sinclair/typebox';
@@ -21,52 +20,7 @@ import { encodeExposition, wantsOpenMetrics } from '../metrics/exposition-encodi
 import type { ParsePool } from '../ingest/parse-pool.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'HEAD' | 'OPTIONS';
-
-/** What a handler sees: path parameters, the query string, the body (already read and size-checked), the caller. */
-export interface RouteContext {
-  params: string[];
-  /** The raw query string (without `?`); parsed only by the routes that read it. */
-  rawQuery: string;
-  contentType: string;
-  body: Buffer;
-  /** The caller's key (undefined when no key is configured). */
-  principal?: Principal;
-  /** The route's JSON body as its RouteDoc declares it: the schema the body is validated against. */
-  bodySpec?: RouteDoc['body'];
-  /** The body as a stream, for routes with `streamBody` (their `body` is empty). */
-  upload?: AsyncIterator<Buffer>;
-  /** The request headers the route lists in `headers`, lower-case names ('' when absent). */
-  headers: Record<string, string>;
-}
-
-/** A handler's answer: JSON (object or pre-serialised string) or raw text. */
-export interface RouteAnswer {
-  status?: number;
-  json?: unknown;
-  text?: { body: string | Buffer; contentType: string };
-  /** A body too large to hold: streamed with backpressure, `size` bytes in all (Content-Length). */
-  stream?: { contentType: string; size: number; chunks: AsyncIterable<Buffer> };
-  /** Extra response headers. */
-  headers?: Array<[string, string]>;
-}
-
-export interface Route {
-  method: HttpMethod;
-  /** The template, e.g. `/v1/collections/:name/query`; also the `endpoint` label of the request metrics. */
-  path: string;
-  /** What the caller's key needs; `open` routes need no key (`/metrics` too, unless metrics auth is on). */
-  access: Access | 'open';
-  /** The collection the request acts on, for key scopes: the first path parameter, or `default`. */
-  collection?: 'param' | 'default';
-  /** Request headers the handler reads (uWS allows reading them only before the first await, so they are read up front). */
-  headers?: readonly string[];
-  /** The body is read as a stream (ctx.upload) up to this many bytes, instead of whole up to --max-body. */
-  streamBody?: number;
-  /** What the route takes and answers: the OpenAPI document is produced from it, and its body is validated by it. */
-  doc: RouteDoc;
-  handler(ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
-}
+export type { HttpMethod, Route, RouteAnswer, RouteContext } from '../api/route-types.js';
 
 export interface RouteDependencies {
   catalog: Catalog;

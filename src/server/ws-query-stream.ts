@@ -1,15 +1,15 @@
 // WebSocket `/ws/query-stream`: many queries in flight per socket, each answered as a stream of result messages.
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { VecStoreError, errorType } from '../errors.js';
-import type { QueryAnswer, QueryHit } from '../engine/engine.js';
+import type { QueryHit } from '../engine/engine.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Collection } from '../catalog/collection.js';
 import type { Limits } from '../engine/limits.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { isPlainObject } from '../engine/record-validation.js';
-import { parseHybridQuery, parseVectorQuery } from '../api/query-request.js';
-import { validated } from '../api/validate.js';
+import { runQuery as dispatchQuery, wsCompleteMessage, wsHitMessage } from '../api/query-dispatch.js';
+import { errorBody } from '../api/error-body.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { statusLine } from './http-io.js';
 import type { RequestSpan, Tracing } from '../telemetry/tracing.js';
@@ -73,8 +73,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
       while (state.queue.length > 0 && ws.getBufferedAmount() < HIGH_WATER_BYTES) {
         const head = state.queue[0];
         if (head.next < head.hits.length) {
-          const r = head.hits[head.next++];
-          ws.send(JSON.stringify({ id: r.id, score: r.score, metadata: r.metadata, ...(r.vector ? { vector: r.vector } : {}), ...(r.text !== undefined ? { text: r.text } : {}), ...head.requestId }), false);
+          ws.send(wsHitMessage(head.hits[head.next++], head.requestId), false);
           continue;
         }
         state.queue.shift();
@@ -107,7 +106,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     metrics?.errors.inc({ error_type: errorType(err.code) });
     span?.end(err.status, err);
     const traced = span ? { traceresponse: span.traceresponse } : {};
-    const message = JSON.stringify({ error: err.message, code: err.code, ...withRequestId(requestId), ...traced });
+    const message = JSON.stringify({ ...errorBody(err), ...withRequestId(requestId), ...traced });
     enqueue(ws, { hits: [], next: 0, requestId: {}, final: () => message, sent, bytes: message.length * 2 });
   };
 
@@ -138,26 +137,17 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
     const release = () => { state.inFlight--; };
     try {
       // The same schema, parsers and error bodies as the HTTP routes (one API layer); a binary frame's vector comes apart.
-      const { collection, query } = validated('wsQuery', body, (b) => ({
-        collection: resolveCollection(catalog, state.principal, b.collection),
-        query: b.text_query !== undefined ? { hybrid: parseHybridQuery(b, limits, vector) } : { vector: parseVectorQuery(b, limits, vector) },
-      }), { rawVector: vector !== undefined });
-      const type = query.hybrid ? 'hybrid' : 'vector';
-      let answer: QueryAnswer & { cached: boolean };
-      if (query.hybrid) answer = await collection.engine.hybridQuery(query.hybrid);
-      else answer = await collection.engine.query(query.vector!);
-      metrics?.observeQuery(type, answer.results.length, answer.cached, answer.stats.index);
+      const answer = await dispatchQuery('wsQuery', body, () => resolveCollection(catalog, state.principal, body.collection), limits, metrics, vector);
       const rid = withRequestId(requestId);
-      const { stats, results } = answer;
       span?.end(200);
       const traced = span ? { traceresponse: span.traceresponse } : {};
       enqueue(ws, {
-        hits: results,
+        hits: answer.results,
         next: 0,
         requestId: rid,
-        final: () => JSON.stringify({ complete: true, ...rid, ...traced, stats: { ...stats, total_results: results.length } }),
+        final: () => wsCompleteMessage(answer, rid, traced),
         sent: release,
-        bytes: answerBytes(results, ridChars),
+        bytes: answerBytes(answer.results, ridChars),
       });
     } catch (err) {
       const known = err instanceof VecStoreError ? err : new VecStoreError('internal', 'internal error');
@@ -195,7 +185,7 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
         const e = err as VecStoreError;
         metrics?.errors.inc({ error_type: errorType(e.code) });
         res.cork(() => {
-          res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify({ error: e.message, code: e.code }));
+          res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify(errorBody(e)));
         });
         return;
       }

@@ -8,18 +8,18 @@ import type { Collection } from '../catalog/collection.js';
 import type { Limits } from '../engine/limits.js';
 import { parseId, parseRecord } from '../engine/record-validation.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
-import { parseJsonObject } from './http-io.js';
-import { parseHybridQuery, parseVectorQuery } from '../api/query-request.js';
-import { parseScrollRequest, scrollAnswer } from '../api/scroll-request.js';
+import { parseJsonObject } from '../engine/json-body.js';
+import { queryAnswer, runQuery, type QueryBody } from './query-dispatch.js';
+import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
 import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
-import { validated } from '../api/validate.js';
-import { checkFields } from '../api/request-fields.js';
-import { optionalFilter, parseBinaryVector, parseChanges, parseIds, queryStringBody, recordAnswer, requiredFilter, upsertQueryRecord } from '../api/record-requests.js';
-import type { RouteDoc } from '../api/route-doc.js';
-import * as S from '../api/schemas.js';
+import { validated } from './validate.js';
+import { checkFields } from './request-fields.js';
+import { optionalFilter, parseBinaryVector, parseChanges, parseIds, queryStringBody, recordAnswer, requiredFilter, upsertQueryRecord } from './record-requests.js';
+import type { RouteDoc } from './route-doc.js';
+import * as S from './schemas.js';
 import { validateBatchBody } from '../ingest/batch-body.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
-import type { HttpMethod, RouteAnswer, RouteContext } from './routes.js';
+import type { HttpMethod, RouteAnswer, RouteContext } from './route-types.js';
 
 /** A route acting on one collection; `suffix` follows the collection's prefix. */
 export interface CollectionRoute {
@@ -103,22 +103,12 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     {
       method: 'POST', suffix: '/query', access: 'read',
       doc: { summary: 'Nearest neighbours of a vector.', tag: 'queries', body: { kind: 'query' }, binary: [RAW_VECTOR], query: RAW_QUERY_PARAMS, answers: { 200: S.QueryAnswer }, errors: QUERY_ERRORS },
-      handler: async (c, ctx) => {
-        const q = queryInput(ctx, (body, vector) => parseVectorQuery(body, limits, vector));
-        const answer = await c.engine.query(q);
-        metrics?.observeQuery('vector', answer.results.length, answer.cached, answer.stats.index);
-        return { json: { results: answer.results, stats: answer.stats } };
-      },
+      handler: async (c, ctx) => ({ json: queryAnswer(await queryRoute(c, ctx, limits, metrics)) }),
     },
     {
       method: 'POST', suffix: '/hybrid-query', access: 'read',
       doc: { summary: 'A vector query fused with a keyword query.', tag: 'queries', body: { kind: 'hybridQuery' }, binary: [RAW_VECTOR], query: RAW_QUERY_PARAMS, answers: { 200: S.QueryAnswer }, errors: [...QUERY_ERRORS, 'text_too_large'] },
-      handler: async (c, ctx) => {
-        const q = queryInput(ctx, (body, vector) => parseHybridQuery(body, limits, vector));
-        const answer = await c.engine.hybridQuery(q);
-        metrics?.observeQuery('hybrid', answer.results.length, answer.cached, answer.stats.index);
-        return { json: { results: answer.results, stats: answer.stats } };
-      },
+      handler: async (c, ctx) => ({ json: queryAnswer(await queryRoute(c, ctx, limits, metrics)) }),
     },
     {
       method: 'GET', suffix: '/vectors/:id', access: 'read',
@@ -322,11 +312,11 @@ function input<T>(ctx: RouteContext, parse: (body: Record<string, unknown>) => T
   return validated(spec.kind, body, parse);
 }
 
-/** A query's input from a JSON body, or from a raw float32 body with its other fields in the query string. */
-function queryInput<T>(ctx: RouteContext, parse: (body: Record<string, unknown>, vector: Float32Array | undefined) => T): T {
-  if (!isBinary(ctx)) return input(ctx, (body) => parse(body, undefined));
-  const vector = parseBinaryVector(ctx.body);
-  return validated(ctx.bodySpec!.kind, queryStringBody(ctx.rawQuery), (body) => parse(body, vector), { rawVector: true });
+/** Runs a query route's body: JSON, or a raw float32 body with its other fields in the query string. */
+function queryRoute(c: Collection, ctx: RouteContext, limits: Limits, metrics: VecStoreMetrics | undefined) {
+  const kind = ctx.bodySpec!.kind as QueryBody;
+  if (!isBinary(ctx)) return runQuery(kind, parseJsonObject(ctx.body), () => c, limits, metrics);
+  return runQuery(kind, queryStringBody(ctx.rawQuery), () => c, limits, metrics, parseBinaryVector(ctx.body));
 }
 
 function isBinary(ctx: RouteContext): boolean {
