@@ -130,3 +130,28 @@ test('delete removes a snapshot\'s files; a second delete is 404', async () => {
   assert.equal(missing.body.code, 'not_found');
   assert.equal((await requestJson(`${source.url}/v1/collections/docs/snapshots/move-me/download`)).status, 404);
 });
+
+test('a download or an upload cut short by the client leaves the server serving and nothing on disk', async () => {
+  // Download: read one chunk, then go away.
+  assert.equal((await post(`${target.url}/v1/collections/docs/snapshots`, { name: 'cut' })).status, 200);
+  const controller = new AbortController();
+  const res = await fetch(`${target.url}/v1/collections/docs/snapshots/cut/download`, { signal: controller.signal });
+  const reader = res.body!.getReader();
+  await reader.read();
+  controller.abort();
+  // Upload: send part of the file on a raw socket, then close it.
+  const net = await import('node:net');
+  const socket = net.connect(target.port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(`PUT /v1/collections/docs/snapshots/half/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${file.length}\r\n\r\n`);
+  socket.write(file.subarray(0, Math.floor(file.length / 2)));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  socket.destroy();
+  assert.equal((await requestJson(`${target.url}/health`)).status, 200);
+  // The partial upload's hidden directory goes as soon as the server sees the socket close.
+  for (let i = 0; i < 50 && snapshotDirEntries(target, 'docs').length > 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(snapshotDirEntries(target, 'docs'), ['cut', 'move-me'], 'no partial upload left');
+  const whole = Buffer.from(await (await fetch(`${target.url}/v1/collections/docs/snapshots/cut/download`)).arrayBuffer());
+  assert.equal(whole.subarray(0, 8).toString('latin1'), 'VECSNAP1');
+  assert.equal((await upload(`${target.url}/v1/collections/docs/snapshots/half/upload`, whole)).status, 200, 'the name is free again');
+});
