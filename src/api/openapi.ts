@@ -1,9 +1,26 @@
 // Produces the OpenAPI 3.1 document (GET /openapi.json) from the route table itself: each route's RouteDoc, its
 // request schema (the one it is validated with), its answers, and its error codes grouped by status.
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
-import { REQUEST_SCHEMAS } from './request-fields.js';
+import { REQUEST_SCHEMAS, TestFaultRequest } from './request-fields.js';
 import { isRawAnswer, type RouteDoc } from './route-doc.js';
+import * as S from './schemas.js';
 import { ErrorBody, WsCompleteMessage, WsHitMessage, WsQueryMessage } from './schemas.js';
+
+/** Every named wire schema, by identity: emitted once under components.schemas and referenced from everywhere else. */
+const NAMED = new Map<object, string>(
+  [...Object.entries(S), ['TestFaultRequest', TestFaultRequest] as const]
+    .filter(([, v]) => typeof v === 'object' && v !== null)
+    .map(([name, schema]) => [schema as object, name === 'ErrorCodeSchema' ? 'ErrorCode' : name]),
+);
+
+/** A copy of `schema` (symbols dropped, as in JSON) with every named schema inside it replaced by its $ref. */
+function withRefs(schema: unknown, self?: string): unknown {
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const name = NAMED.get(schema);
+  if (name !== undefined && name !== self) return { $ref: `#/components/schemas/${name}` };
+  if (Array.isArray(schema)) return schema.map((s) => withRefs(s));
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, withRefs(v)]));
+}
 
 /** What the document needs of a route (a subset of the server's Route). */
 export interface DescribedRoute {
@@ -43,6 +60,7 @@ export function buildOpenApi(routes: readonly DescribedRoute[], version: string)
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: {
+      schemas: Object.fromEntries([...NAMED].map(([schema, name]) => [name, withRefs(schema, name)])),
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API key as `Authorization: Bearer <key>`.' },
         apiKey: { type: 'apiKey', in: 'header', name: 'api-key' },
@@ -79,11 +97,11 @@ function operation(route: DescribedRoute, pathParameters: unknown[]): Record<str
     'x-access': route.access,
   };
   if (route.access === 'open') op.security = [];
-  const parameters = [...pathParameters, ...(doc.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema }))];
+  const parameters = [...pathParameters, ...(doc.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: withRefs(q.schema) }))];
   if (parameters.length > 0) op.parameters = parameters;
   if (doc.body || doc.binary) {
     const content: Record<string, unknown> = {};
-    if (doc.body) content['application/json'] = { schema: REQUEST_SCHEMAS[doc.body.kind] };
+    if (doc.body) content['application/json'] = { schema: withRefs(REQUEST_SCHEMAS[doc.body.kind]) };
     for (const b of doc.binary ?? []) content[b.contentType] = { schema: { type: 'string', contentMediaType: b.contentType, description: b.description } };
     op.requestBody = { required: doc.body ? doc.body.required !== false : true, content };
   }
@@ -91,7 +109,7 @@ function operation(route: DescribedRoute, pathParameters: unknown[]): Record<str
   for (const [status, answer] of Object.entries(doc.answers)) {
     responses[status] = isRawAnswer(answer)
       ? { description: answer.description, content: { [answer.contentType]: { schema: { type: 'string', contentMediaType: answer.contentType } } } }
-      : { description: answer.description ?? 'OK', content: { 'application/json': { schema: answer } } };
+      : { description: answer.description ?? 'OK', content: { 'application/json': { schema: withRefs(answer) } } };
   }
   const codes = new Set<ErrorCode>([...doc.errors, ...EVERY_ROUTE]);
   if (route.access !== 'open') for (const c of WITH_KEY) codes.add(c);
@@ -100,7 +118,7 @@ function operation(route: DescribedRoute, pathParameters: unknown[]): Record<str
   if (route.collection === 'param') codes.add('collection_not_found').add('invalid_collection_name');
   for (const [status, list] of groupByStatus(codes)) {
     // A 404/503 the route answers itself (e.g. /ready's not_ready) keeps its own schema; the error shape is an alternative.
-    const errorSchema = { allOf: [ErrorBody, { properties: { code: { enum: list } } }] };
+    const errorSchema = { allOf: [withRefs(ErrorBody), { properties: { code: { enum: list } } }] };
     const existing = responses[status] as { content?: { 'application/json'?: { schema: unknown } } } | undefined;
     const own = existing?.content?.['application/json']?.schema;
     responses[status] = {
@@ -135,12 +153,12 @@ function websocketOperation(): Record<string, unknown> {
     ],
     responses: {
       '101': { description: 'Switched to WebSocket. Send WsQueryMessage; receive one hit message per result, then a complete message (or an error message).' },
-      '401': { description: 'No valid key.', content: { 'application/json': { schema: ErrorBody } } },
-      '429': { description: 'Too many connections.', content: { 'application/json': { schema: ErrorBody } } },
+      '401': { description: 'No valid key.', content: { 'application/json': { schema: withRefs(ErrorBody) } } },
+      '429': { description: 'Too many connections.', content: { 'application/json': { schema: withRefs(ErrorBody) } } },
     },
     'x-websocket': {
-      client: { query: WsQueryMessage },
-      server: { hit: WsHitMessage, complete: WsCompleteMessage, error: ErrorBody },
+      client: { query: withRefs(WsQueryMessage) },
+      server: { hit: withRefs(WsHitMessage), complete: withRefs(WsCompleteMessage), error: withRefs(ErrorBody) },
     },
   };
 }
