@@ -1,9 +1,8 @@
-// The data routes of one collection (upsert, query, deletes, snapshots, ...), written once against a Collection and
+// The data routes of one collection (upsert, query, deletes; snapshots in snapshot-routes.ts), written once against a Collection and
 // mounted twice by the route table: under /v1/collections/:name/ and, for the `default` collection, under /v1/.
 // Each route carries its description (RouteDoc): the OpenAPI document and the request validation both read it.
 import { Type } from '@sinclair/typebox';
 import { VecStoreError, errorType, type ErrorCode } from '../errors.js';
-import type { Access } from '../catalog/api-keys.js';
 import type { Collection } from '../catalog/collection.js';
 import type { Limits } from '../engine/limits.js';
 import { parseId, parseRecord } from '../engine/record-validation.js';
@@ -12,34 +11,24 @@ import { parseJsonObject } from '../engine/json-body.js';
 import { queryAnswer, runQuery, type QueryBody } from './query-dispatch.js';
 import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
 import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
-import { validated } from './validate.js';
 import { checkFields } from './request-fields.js';
 import { optionalFilter, parseBinaryVector, parseChanges, parseIds, queryStringBody, recordAnswer, requiredFilter, upsertQueryRecord } from './record-requests.js';
-import type { RouteDoc } from './route-doc.js';
 import * as S from './schemas.js';
 import { validateBatchBody } from '../ingest/batch-body.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
-import type { HttpMethod, RouteAnswer, RouteContext } from './route-types.js';
+import type { CollectionRoute, RouteContext } from './route-types.js';
+import { decodeParam, input } from './route-input.js';
+import { validated } from './validate.js';
+import { snapshotRoutes } from './snapshot-routes.js';
 
-/** A route acting on one collection; `suffix` follows the collection's prefix. */
-export interface CollectionRoute {
-  method: HttpMethod;
-  suffix: string;
-  access: Exclude<Access, 'admin'>;
-  /** Under /v1/, creates the `default` collection if it does not exist yet (its first write). */
-  createsDefault?: boolean;
-  /** The body is streamed (ctx.upload) up to this many bytes instead of read whole. */
-  streamBody?: number;
-  doc: RouteDoc;
-  handler(collection: Collection, ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
-}
+export type { CollectionRoute } from './route-types.js';
+
 
 const RAW_VECTOR = { contentType: 'application/octet-stream', description: 'The vector as little-endian float32; the other fields go in the query string.' };
 const RAW_QUERY_PARAMS = Object.entries(S.QueryRequest.properties)
   .filter(([name]) => name !== 'vector')
   .map(([name, schema]) => ({ name, description: `As the JSON field (raw float32 bodies only).`, schema }));
 const ID_PARAM = { id: 'The record\'s id, percent-encoded.' };
-const SNAPSHOT_PARAM = { snapshot: 'The snapshot\'s name.' };
 const NOT_FOUND_ANSWER = (fields: Record<string, false>) => Type.Intersect([S.ErrorBody, Type.Object(Object.fromEntries(Object.keys(fields).map((k) => [k, Type.Literal(false)])))], { description: 'No such id.' });
 
 /** Every per-collection route. `ctx.params` holds only the route's own parameters (the collection name is taken off). */
@@ -192,75 +181,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
       doc: { summary: 'Counts and sizes.', tag: 'collections', answers: { 200: S.CollectionStats }, errors: [] },
       handler: (c) => ({ json: c.engine.stats() }),
     },
-    {
-      method: 'POST', suffix: '/snapshots', access: 'write', createsDefault: true,
-      doc: { summary: 'Take a named snapshot of the collection at this instant.', tag: 'snapshots', body: { kind: 'createSnapshot' }, answers: { 200: S.CreateSnapshotAnswer }, errors: ['conflict', 'storage'] },
-      handler: async (c, ctx) => {
-        const name = input(ctx, (body) => {
-          if (typeof body.name !== 'string') throw new VecStoreError('validation', 'name: must be a string');
-          return body.name;
-        });
-        const created = await c.createSnapshot(name);
-        return { json: { success: true, name: created.name, path: created.path } };
-      },
-    },
-    {
-      method: 'GET', suffix: '/snapshots', access: 'read',
-      doc: { summary: 'Every complete snapshot, oldest first.', tag: 'snapshots', answers: { 200: S.SnapshotListAnswer }, errors: [] },
-      handler: async (c) => ({ json: { snapshots: await c.listSnapshots() } }),
-    },
-    {
-      method: 'POST', suffix: '/snapshots/:snapshot/restore', access: 'write', createsDefault: true,
-      doc: { summary: 'Replace the collection\'s state with a snapshot.', tag: 'snapshots', params: SNAPSHOT_PARAM, answers: { 200: S.RestoreSnapshotAnswer }, errors: ['not_found', 'conflict', 'dimension_mismatch', 'storage'] },
-      handler: async (c, ctx) => {
-        const restored = await c.restoreSnapshot(decodeParam(ctx.params[0], 'name'));
-        return { json: { success: true, vectors_restored: restored.vectors_restored } };
-      },
-    },
-    {
-      method: 'DELETE', suffix: '/snapshots/:snapshot', access: 'write',
-      doc: { summary: 'Delete a snapshot\'s files.', tag: 'snapshots', params: SNAPSHOT_PARAM, answers: { 200: S.DeleteSnapshotAnswer }, errors: ['not_found', 'storage'] },
-      handler: async (c, ctx) => {
-        const name = decodeParam(ctx.params[0], 'name');
-        await c.deleteSnapshot(name);
-        return { json: { deleted: true, name } };
-      },
-    },
-    {
-      method: 'GET', suffix: '/snapshots/:snapshot/download', access: 'read',
-      doc: {
-        summary: 'Download a snapshot as one file (a framed archive with a SHA-256 checksum), to upload elsewhere.', tag: 'snapshots', params: SNAPSHOT_PARAM,
-        answers: { 200: { contentType: SNAPSHOT_FILE_TYPE, description: 'The snapshot file (`VECSNAP1` archive); Content-Length is exact.' } }, errors: ['not_found'],
-      },
-      handler: async (c, ctx) => {
-        const name = decodeParam(ctx.params[0], 'name');
-        const archive = await c.snapshotArchive(name);
-        return {
-          stream: { contentType: SNAPSHOT_FILE_TYPE, size: archive.size, chunks: archive.chunks },
-          headers: [['Content-Disposition', `attachment; filename="${name}.vecsnap"`]],
-        };
-      },
-    },
-    {
-      method: 'PUT', suffix: '/snapshots/:snapshot/upload', access: 'write', createsDefault: true, streamBody: limits.maxSnapshotUploadBytes,
-      doc: {
-        summary: `Upload a snapshot file (as downloaded) as snapshot :snapshot; checked whole before it is kept, then restore it. Streamed to disk, up to --max-snapshot-upload bytes.`,
-        tag: 'snapshots', params: SNAPSHOT_PARAM,
-        binary: [{ contentType: SNAPSHOT_FILE_TYPE, description: 'A snapshot file from GET .../snapshots/:snapshot/download (any content type is read as one).' }],
-        answers: { 200: S.UploadSnapshotAnswer }, errors: ['invalid_snapshot', 'conflict', 'storage'],
-      },
-      handler: async (c, ctx) => {
-        const name = decodeParam(ctx.params[0], 'name');
-        try {
-          const got = await c.receiveSnapshot(name, ctx.upload!, limits.maxSnapshotUploadBytes);
-          return { json: { success: true, name, size_bytes: got.bytes, vectors: got.vectors, dimension: got.dimension } };
-        } catch (err) {
-          // Read what is left (up to a bound) so the client, still sending, gets the refusal instead of a reset.
-          await drain(ctx.upload!, UPLOAD_DRAIN_BYTES);
-          throw err;
-        }
-      },
-    },
+    ...snapshotRoutes(limits),
   ];
   if (process.env.VECSTORE_TEST_FAULTS === '1') {
     // Test-only switch (never on in production): the next scan task of this collection dies inside its worker thread.
@@ -280,37 +201,8 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
   return routes;
 }
 
-/** The content type of a snapshot file. */
-const SNAPSHOT_FILE_TYPE = 'application/octet-stream';
-/** How much of a refused upload is read and discarded before answering (beyond it the connection is closed). */
-const UPLOAD_DRAIN_BYTES = 64 * 1024 * 1024;
-
-async function drain(chunks: AsyncIterator<Buffer>, maxBytes: number): Promise<void> {
-  let bytes = 0;
-  try {
-    while (bytes <= maxBytes) {
-      const step = await chunks.next();
-      if (step.done) return;
-      bytes += step.value.length;
-    }
-  } catch {
-    // The body itself failed (too large, client gone): nothing more to read.
-  }
-}
-
 const FILTER_ERRORS: ErrorCode[] = ['invalid_filter', 'filter_too_long', 'filter_too_deep', 'filter_too_costly'];
 const QUERY_ERRORS: ErrorCode[] = [...FILTER_ERRORS, 'k_too_large', 'ef_too_large', 'dimension_mismatch', 'dimension_too_large'];
-
-/**
- * The route's JSON body (as its RouteDoc names it, `{}` for an optional empty one), validated against its schema
- * and turned into typed input by `parse`.
- */
-function input<T>(ctx: RouteContext, parse: (body: Record<string, unknown>) => T): T {
-  const spec = ctx.bodySpec;
-  if (!spec) throw new Error('route reads a JSON body but its RouteDoc declares none');
-  const body = ctx.body.length === 0 && spec.required === false ? {} : parseJsonObject(ctx.body);
-  return validated(spec.kind, body, parse);
-}
 
 /** Runs a query route's body: JSON, or a raw float32 body with its other fields in the query string. */
 function queryRoute(c: Collection, ctx: RouteContext, limits: Limits, metrics: VecStoreMetrics | undefined) {
@@ -333,14 +225,6 @@ async function withNotFound(work: Promise<void>, fields: Record<string, unknown>
   }
 }
 
-/** A percent-decoded path parameter; `validation` naming the field when the encoding is malformed. */
-export function decodeParam(raw: string, field: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new VecStoreError('validation', `${field}: malformed percent-encoding in the path`);
-  }
-}
 
 function pathId(ctx: RouteContext, maxIdLength: number): string {
   return parseId(decodeParam(ctx.params[0], 'id'), 'id', { maxIdLength } as never);

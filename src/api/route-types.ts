@@ -1,6 +1,7 @@
 // The shapes of the route table: what a route declares (method, template, access, its RouteDoc) and what its handler
 // sees and answers. Transport-free: the server fills a RouteContext from uWS and writes the RouteAnswer.
 import type { Access, Principal } from '../catalog/api-keys.js';
+import type { Collection } from '../catalog/collection.js';
 import type { RouteDoc } from './route-doc.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'HEAD' | 'OPTIONS';
@@ -48,4 +49,17 @@ export interface Route {
   /** What the route takes and answers: the OpenAPI document is produced from it, and its body is validated by it. */
   doc: RouteDoc;
   handler(ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
+}
+
+/** A route acting on one collection; `suffix` follows the collection's prefix. */
+export interface CollectionRoute {
+  method: HttpMethod;
+  suffix: string;
+  access: Exclude<Access, 'admin'>;
+  /** Under /v1/, creates the `default` collection if it does not exist yet (its first write). */
+  createsDefault?: boolean;
+  /** The body is streamed (ctx.upload) up to this many bytes instead of read whole. */
+  streamBody?: number;
+  doc: RouteDoc;
+  handler(collection: Collection, ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
 }

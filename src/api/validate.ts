@@ -28,12 +28,6 @@ export function validated<T>(kind: RequestBody, body: Record<string, unknown>, p
 
 const RAW_VECTOR = [0];
 
-/** Whether `body` matches `kind`'s schema; throws the schema's first complaint as a `validation` error otherwise. */
-export function checkSchema(kind: RequestBody, body: unknown): void {
-  const check = CHECKS.get(kind)!;
-  if (!check.Check(body)) throw schemaError(check, body);
-}
-
 function schemaError(check: TypeCheck<TObject>, body: unknown): VecStoreError {
   const first = check.Errors(body).First();
   if (!first) return new VecStoreError('validation', 'body: does not match the request schema');
@@ -43,7 +37,7 @@ function schemaError(check: TypeCheck<TObject>, body: unknown): VecStoreError {
 }
 
 /** `/records/3/id` → `records[3].id` (the form every other error message uses). */
-export function fieldName(pointer: string): string {
+function fieldName(pointer: string): string {
   let out = '';
   for (const raw of pointer.split('/').slice(1)) {
     const part = raw.replaceAll('~1', '/').replaceAll('~0', '~');

@@ -8,11 +8,10 @@ import type { MetricName } from '../distance/metric.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import { canSee, type Authenticator } from './auth.js';
 import type { Route } from '../api/route-types.js';
-import { collectionRoutes, decodeParam } from '../api/collection-routes.js';
+import { collectionRoutes } from '../api/collection-routes.js';
+import { decodeParam, input } from '../api/route-input.js';
 import { consoleApiRoutes } from './console-routes.js';
 import type { LiveSummary } from './live-summary.js';
-import { parseJsonObject } from './http-io.js';
-import { validated } from '../api/validate.js';
 import { buildOpenApi } from '../api/openapi.js';
 import * as S from '../api/schemas.js';
 import { Type } from '@sinclair/typebox';
@@ -79,8 +78,7 @@ export function buildRoutes(deps: RouteDependencies): Route[] {
         answers: { 200: S.CollectionInfo, 201: S.CollectionInfo }, errors: ['conflict', 'too_many_collections', 'dimension_too_large', 'storage'],
       },
       handler: async (ctx) => {
-        const body = ctx.body.length === 0 ? {} : parseJsonObject(ctx.body);
-        const settings = validated('createCollection', body, (b) => parseCollectionSettings(b, catalog.defaults, limits.maxDimension));
+        const settings = input(ctx, (body) => parseCollectionSettings(body, catalog.defaults, limits.maxDimension));
         const { collection, created } = await catalog.create(decodeParam(ctx.params[0], 'name'), settings);
         return { status: created ? 201 : 200, json: collection.describe() };
       },

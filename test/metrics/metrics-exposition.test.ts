@@ -70,7 +70,9 @@ test('every metric equals the scripted workload exactly', async () => {
 
   const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws/query-stream`);
   await new Promise((r) => ws.once('open', r));
-  const wsDone = new Promise<void>((resolve) => ws.on('message', (d) => { if (JSON.parse(d.toString()).request_id === 3 && JSON.parse(d.toString()).complete) resolve(); }));
+  // Queries on one socket run concurrently and may complete in any order: wait for all three.
+  let completed = 0;
+  const wsDone = new Promise<void>((resolve) => ws.on('message', (d) => { if (JSON.parse(d.toString()).complete && ++completed === 3) resolve(); }));
   for (let r = 1; r <= 3; r++) ws.send(JSON.stringify({ vector: vec(100 + r), limit: 2, request_id: r }));
   await wsDone;
 
