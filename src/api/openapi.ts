@@ -116,6 +116,8 @@ function operation(route: DescribedRoute, pathParameters: unknown[]): Record<str
   if (doc.body || doc.binary) for (const c of WITH_BODY) codes.add(c);
   if (doc.body) for (const c of WITH_JSON_BODY) codes.add(c);
   if (route.collection === 'param') codes.add('collection_not_found').add('invalid_collection_name');
+  // `default` exists once written to (or with --dimension); before that its snapshots cannot be read.
+  if (route.collection === 'default') codes.add('collection_not_found');
   for (const [status, list] of groupByStatus(codes)) {
     // A 404/503 the route answers itself (e.g. /ready's not_ready) keeps its own schema; the error shape is an alternative.
     const errorSchema = { allOf: [withRefs(ErrorBody), { properties: { code: { enum: list } } }] };
