@@ -88,6 +88,9 @@ export class HnswIndex implements VectorIndex {
   /** The store added vector segments to layout `version`: add the matching graph segments and announce them. */
   segmentsCreated(version: number, segments: SegmentDescriptor[]): void {
     const graph = this.graphFor(version, segments[0]?.rows ?? 0);
+    // A layout announced before the store had a dimension (a restore or compaction while no vector had sized it) was
+    // given no rows per segment; its first segment tells.
+    if (graph.segments.length === 0 && segments.length > 0) graph.rowsPerSegment = segments[0].rows;
     const created: GraphSegmentDescriptor[] = segments.map((seg) => ({
       id: nextGraphSegmentId++,
       rows: seg.rows,

@@ -21,11 +21,11 @@ const put = (url: string, body: unknown) => requestJson(url, { method: 'PUT', he
 const post = (url: string, body?: unknown) => requestJson(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
 const upload = (url: string, bytes: Uint8Array) => requestJson(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes as unknown as BodyInit });
 
-async function answers(server: ServerProcess): Promise<unknown[]> {
+async function answers(server: ServerProcess, prefix = '/v1/collections/docs'): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const vector of queries) {
     for (const filter of [undefined, 'group = 1']) {
-      const res = await post(`${server.url}/v1/collections/docs/query`, { vector, limit: 10, filter, include_text: true, exact: true });
+      const res = await post(`${server.url}${prefix}/query`, { vector, limit: 10, filter, include_text: true, exact: true });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       out.push(res.body.results);
     }
@@ -113,9 +113,18 @@ test('download from one server, upload to another, restore: the same answers, al
   const again = Buffer.from(await (await fetch(`${target.url}/v1/collections/docs/snapshots/move-me/download`)).arrayBuffer());
   assert.ok(again.equals(file), 'a snapshot downloads as the bytes it was uploaded as');
 
+  // Into a collection no vector has sized yet (the `default` of a server without --dimension, HNSW index): the
+  // snapshot fixes its dimension, and its saved graph is adopted.
+  assert.equal((await upload(`${target.url}/v1/snapshots/move-me/upload`, file)).status, 200);
+  const intoDefault = await post(`${target.url}/v1/snapshots/move-me/restore`);
+  assert.equal(intoDefault.status, 200, JSON.stringify(intoDefault.body));
+  assert.equal(intoDefault.body.vectors_restored, N - 1);
+  assert.deepEqual(await answers(target, '/v1'), expected);
+
   await target.kill();
   target = await startServerProcess({ dataDir: target.dataDir });
   assert.deepEqual(await answers(target), expected, 'the restore is durable');
+  assert.deepEqual(await answers(target, '/v1'), expected);
 });
 
 test('delete removes a snapshot\'s files; a second delete is 404', async () => {
