@@ -6,6 +6,7 @@ import { rankDistanceFn } from '../src/distance/metric.js';
 import { heapOffer, heapSortAscending } from '../src/search/topk-heap.js';
 import { GraphScratch, HnswGraph, type GraphViews } from '../src/index/hnsw-graph.js';
 import { levelFor } from '../src/index/graph-layout.js';
+import { sketchDimFor } from '../src/store/segment-layout.js';
 import {
   type GraphInsertResult,
   type GraphInsertTask,
@@ -95,7 +96,6 @@ function scanQueries(task: ScanTask | GraphSearchTask): ScanQueries {
   const filters = task.filters.map((buf) => new Int32Array(buf));
   const queryFilter: Array<Int32Array | undefined> = [];
   for (let q = 0; q < queryCount; q++) queryFilter.push(task.filterIndex[q] >= 0 ? filters[task.filterIndex[q]] : undefined);
-  const sketched = task.kind === 'scan';
   return {
     metric: task.metric,
     k: task.k,
@@ -103,9 +103,9 @@ function scanQueries(task: ScanTask | GraphSearchTask): ScanQueries {
     queryK: task.queryK,
     queryFilter,
     queryHorizon: task.queryHorizon,
-    basisId: sketched ? task.basisId : 0,
-    querySketches: sketched ? task.querySketches : new Float64Array(0),
-    sketchWidth: sketched ? task.sketchWidth : 0,
+    basisId: task.basisId,
+    querySketches: task.querySketches,
+    sketchWidth: task.sketchWidth,
   };
 }
 
@@ -130,7 +130,8 @@ async function graphViews(ref: GraphRef, metric: ScanTask['metric']): Promise<Gr
   for (const id of ref.segmentIds) vectors.push(await lookup(segments, 'v', id));
   const graph: Int32Array[] = [];
   for (const id of ref.graphSegmentIds) graph.push(await lookup(graphSegments, 'g', id));
-  return { m: ref.m, rowsPerSegment: ref.rowsPerSegment, header: new Int32Array(ref.header), graph, vectors, kernel: rankDistanceFn(metric) };
+  const sketchM = vectors.length > 0 ? sketchDimFor(vectors[0].dim) : 0;
+  return { m: ref.m, rowsPerSegment: ref.rowsPerSegment, header: new Int32Array(ref.header), graph, vectors, kernel: rankDistanceFn(metric), sketchM, negate: metric !== 'euclidean' };
 }
 
 /** Graph search of every query, merged with an exact scan of the rows the graph does not hold yet. */
@@ -161,8 +162,11 @@ async function graphSearch(task: GraphSearchTask): Promise<ScanResult> {
     };
     const before = graph.distances;
     const qk = task.queryK[q];
-    const n = graph.search(input.queries[q], qk, task.queryEf[q], accept, found, foundSlots, 0);
+    const sketch = task.basisId !== 0 ? { values: task.querySketches, offset: q * task.sketchWidth, basisId: task.basisId } : undefined;
+    const prunedBefore = graph.pruned;
+    const n = graph.search(input.queries[q], qk, task.queryEf[q], accept, found, foundSlots, 0, sketch);
     distanceCounts[q] = graph.distances - before + (heaps.candidates[q] - heaps.pruned[q]);
+    heaps.pruned[q] += graph.pruned - prunedBefore;
     heaps.candidates[q] += n;
     let size = heaps.sizes[q];
     for (let i = 0; i < n; i++) size = heapOffer(heaps.distances, heaps.slots, q * k, size, qk, found[i], foundSlots[i]);

@@ -6,7 +6,7 @@ import { ScanPool } from '../search/scan-pool.js';
 import { QueryBatcher, type SearchOutcome } from '../search/query-batcher.js';
 import { FlatIndex } from '../index/flat-index.js';
 import { DEFAULT_HNSW, HnswIndex, type HnswEvents, type HnswSettings, type LoadedGraph } from '../index/hnsw-index.js';
-import type { SearchPath, VectorIndex } from '../index/vector-index.js';
+import type { QuerySketcher, SearchPath, VectorIndex } from '../index/vector-index.js';
 import { RecallMonitor } from './recall-monitor.js';
 import type { CheckpointCapture } from '../persistence/checkpoint.js';
 import type { WorkerMetricsDelta } from '../search/messages.js';
@@ -105,8 +105,9 @@ export interface QueryHit {
 export interface QueryAnswer {
   results: QueryHit[];
   /**
-   * `pruned_fraction`: the share of the filtered candidates the scan skipped because their sketch bound proved they
-   * could not make the top k (their exact distance was never computed; the answer is exact all the same).
+   * `pruned_fraction`: the share of the filtered candidates an exact scan skipped (of the nodes a graph walk reached)
+   * because their sketch bound proved they could not make the results: their distance was never computed, and the
+   * answer is the same as without the bound.
    */
   stats: {
     total_candidates: number;
@@ -217,11 +218,11 @@ export class VecStoreEngine {
     // The pool's fair queue takes turns between sources: this store's queries, and its graph building, are two.
     const querySource = nextSource++;
     const buildSource = nextSource++;
-    this.flat = new FlatIndex(this.pool, querySource, {
-      metric: options.metric,
+    const sketcher: QuerySketcher = {
       sketchQuery: (query, out, offset) => this.store.sketchQuery(query, out, offset),
       sketchWidth: () => this.store.sketchWidth,
-    });
+    };
+    this.flat = new FlatIndex(this.pool, querySource, { metric: options.metric, ...sketcher });
     this.indexThreshold = options.indexThreshold ?? DEFAULT_INDEX_THRESHOLD;
     this.targetRecall = options.targetRecall ?? DEFAULT_TARGET_RECALL;
     const graph = (options.index ?? 'hnsw') === 'hnsw';
@@ -252,7 +253,7 @@ export class VecStoreEngine {
       },
     };
     this.hnsw = graph
-      ? new HnswIndex(this.pool, { querySource, buildSource, metric: options.metric, settings: options.hnsw ?? DEFAULT_HNSW, slotsUsed: () => this.store.slotCount, events })
+      ? new HnswIndex(this.pool, { querySource, buildSource, metric: options.metric, settings: options.hnsw ?? DEFAULT_HNSW, slotsUsed: () => this.store.slotCount, sketcher, events })
       : undefined;
     this.batcher = new QueryBatcher({
       dimension: () => this.store.dimension,
@@ -639,7 +640,8 @@ export class VecStoreEngine {
       stats: {
         total_candidates: this.store.counts.active,
         filtered_count: scan.candidates,
-        pruned_fraction: scan.path === 'exact' ? fraction(scan.pruned, scan.candidates) : 0,
+        // Exact: of the candidates; graph: of the nodes the walk reached (those with a distance or a bound).
+        pruned_fraction: fraction(scan.pruned, scan.path === 'exact' ? scan.candidates : scan.pruned + scan.distanceCount),
         duration_ms: elapsedMs(started),
         index: scan.path,
         ...(scan.path === 'hnsw' ? { ef: scan.ef } : {}),

@@ -3,17 +3,10 @@ import type { MetricName } from '../distance/metric.js';
 import type { ScanLayout } from '../store/segment-layout.js';
 import type { ScanResult, ScanTask, ShardRange } from '../search/messages.js';
 import type { ScanPool } from '../search/scan-pool.js';
-import { mergeSorted, slotRanges, type IndexOutcome, type IndexQuery, type TaskFault, type VectorIndex } from './vector-index.js';
+import { mergeSorted, sketchQueries, slotRanges, type IndexOutcome, type IndexQuery, type QuerySketcher, type TaskFault, type VectorIndex } from './vector-index.js';
 
-export interface FlatIndexOptions {
+export interface FlatIndexOptions extends QuerySketcher {
   metric: MetricName;
-  /**
-   * Writes a query's sketch for the current basis into `out` at `offset` and returns the basis id (0: none). Called
-   * when a batch is dispatched, together with the layout, so sketches and segments always agree.
-   */
-  sketchQuery: (query: Float32Array, out: Float64Array, offset: number) => number;
-  /** Float64 values per sketch (0: no sketches). */
-  sketchWidth: () => number;
   /** Fewest rows worth a shard of their own: smaller stores use fewer shards than workers. */
   minRowsPerShard?: number;
   /**
@@ -69,19 +62,15 @@ export class FlatIndex implements VectorIndex {
     const queryHorizon = new Int32Array(queryCount);
     const filterIndex = new Int32Array(queryCount).fill(-1);
     const filters: SharedArrayBuffer[] = [];
-    const sketchWidth = this.options.sketchWidth();
-    const querySketches = new Float64Array(queryCount * sketchWidth);
-    let basisId = 0;
     let k = 1;
     batch.forEach((request, q) => {
       queries.set(request.query, q * dim);
-      if (sketchWidth > 0) basisId = this.options.sketchQuery(request.query, querySketches, q * sketchWidth);
       queryK[q] = request.k;
       queryHorizon[q] = request.horizon;
       k = Math.max(k, request.k);
       filterIndex[q] = filterSlot(filters, request.filter);
     });
-    return { kind: 'scan', metric: this.options.metric, dim, k, queries, queryCount, queryK, queryHorizon, filterIndex, filters, basisId, querySketches, sketchWidth };
+    return { kind: 'scan', metric: this.options.metric, dim, k, queries, queryCount, queryK, queryHorizon, filterIndex, filters, ...sketchQueries(this.options, batch) };
   }
 }
 

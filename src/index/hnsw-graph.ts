@@ -1,6 +1,7 @@
 // HNSW search and insertion over a graph in shared memory (Malkov & Yashunin): pure code, run by the workers.
 import { rowOf, type SegmentRows } from '../search/scan-kernel.js';
 import { MinQueue, heapOffer, heapPopTop, heapSortAscending } from '../search/topk-heap.js';
+import { sketchExceeds } from '../search/sketch-bound.js';
 import { HEADER, graphOffsets, type GraphOffsets } from './graph-layout.js';
 
 /** What a graph walk reads: the layout's vector segments and graph segments (by segment number) and the header. */
@@ -12,6 +13,17 @@ export interface GraphViews {
   vectors: SegmentRows[];
   /** Rank distance (lower is better). */
   kernel: (a: Float32Array, b: Float32Array) => number;
+  /** Projections per row sketch (0: rows have no sketches; see src/store/row-sketcher.ts). */
+  sketchM: number;
+  /** The rank distance is a negated dot product (cosine, dot) rather than a squared L2 distance. */
+  negate: boolean;
+}
+
+/** A walk's query sketch: `values` from `offset`, made with basis `basisId`. */
+export interface WalkSketch {
+  values: Float64Array;
+  offset: number;
+  basisId: number;
 }
 
 /** Per-thread reusable memory for graph walks: the visited marks and the queues. */
@@ -48,10 +60,26 @@ export class GraphScratch {
 export type AcceptFn = (slot: number) => boolean;
 
 const SPINS_BEFORE_WAIT = 256;
+/** Bound checks after which a walk whose bound rarely prunes stops paying for it (data without low-dimensional structure). */
+const BOUND_TRIAL_CHECKS = 1024;
 
-/** A graph walk over one layout's graph; cheap to make per task. Counts the distances it computes. */
+/**
+ * A graph walk over one layout's graph; cheap to make per task. Counts the distances it computes and those the sketch
+ * bound saved: a neighbour that provably cannot enter the results (or improve the greedy descent) is skipped unread,
+ * which leaves the walk exactly as it would be without the bound.
+ */
 export class HnswGraph {
   distances = 0;
+  pruned = 0;
+  private boundChecks = 0;
+  /** Set when the first checks of this task pruned too few to pay for the bound. */
+  private boundUseless = false;
+  /** The current walk's query sketch (basis 0: no bound). */
+  private sketch: WalkSketch = { values: new Float64Array(0), offset: 0, basisId: 0 };
+  /** The sketch of the row being inserted (its walks' query sketch). */
+  private readonly ownSketch: Float64Array;
+  /** The sketch of the candidate the neighbour heuristic is weighing. */
+  private readonly pairSketch: Float64Array;
   private readonly v: GraphViews;
   private readonly o: GraphOffsets;
   private readonly s: GraphScratch;
@@ -68,6 +96,8 @@ export class HnswGraph {
     this.o = graphOffsets(views.rowsPerSegment, views.m);
     this.s = scratch;
     this.capacity = views.graph.length * views.rowsPerSegment;
+    this.ownSketch = new Float64Array(views.sketchM + 2);
+    this.pairSketch = new Float64Array(views.sketchM + 2);
   }
 
   vector(slot: number): Float32Array {
@@ -78,6 +108,65 @@ export class HnswGraph {
   private distance(q: Float32Array, slot: number): number {
     this.distances++;
     return this.v.kernel(q, this.vector(slot));
+  }
+
+  /** True when the sketches prove `slot` is farther than `worst` from the walk's query (so its distance is not needed). */
+  private boundedAbove(slot: number, worst: number): boolean {
+    const rps = this.v.rowsPerSegment;
+    const seg = this.v.vectors[(slot / rps) | 0];
+    if (Atomics.load(seg.header, 0) !== this.sketch.basisId) return false;
+    const m = this.v.sketchM;
+    if (sketchExceeds(this.sketch.values, this.sketch.offset, seg.sketches, (slot % rps) * (m + 2), m, this.v.negate, worst)) {
+      this.pruned++;
+      return true;
+    }
+    if (++this.boundChecks === BOUND_TRIAL_CHECKS && this.pruned < BOUND_TRIAL_CHECKS / 8) {
+      this.boundUseless = true;
+      this.sketch = { ...this.sketch, basisId: 0 };
+    }
+    return false;
+  }
+
+  /** Copies the sketch of the stored row at `slot` into `pairSketch`; returns its basis (0: no sketch, no bound). */
+  private pairSketchOf(slot: number): number {
+    if (this.v.sketchM === 0 || this.boundUseless) return 0;
+    const rps = this.v.rowsPerSegment;
+    const seg = this.v.vectors[(slot / rps) | 0];
+    const basisId = Atomics.load(seg.header, 0);
+    if (basisId === 0) return 0;
+    const width = this.v.sketchM + 2;
+    const at = (slot % rps) * width;
+    for (let j = 0; j < width; j++) this.pairSketch[j] = seg.sketches[at + j];
+    return basisId;
+  }
+
+  /** As `boundedAbove`, between the stored row whose sketch `pairSketchOf` copied (basis `basisId`) and `slot`. */
+  private rowBoundedAbove(basisId: number, slot: number, worst: number): boolean {
+    const rps = this.v.rowsPerSegment;
+    const seg = this.v.vectors[(slot / rps) | 0];
+    if (Atomics.load(seg.header, 0) !== basisId) return false;
+    const m = this.v.sketchM;
+    if (!sketchExceeds(this.pairSketch, 0, seg.sketches, (slot % rps) * (m + 2), m, this.v.negate, worst)) return false;
+    this.pruned++;
+    return true;
+  }
+
+  /** Uses `sketch` for the walks that follow (undefined: none). */
+  private useSketch(sketch: WalkSketch | undefined): void {
+    this.sketch = sketch !== undefined && this.v.sketchM > 0 && !this.boundUseless ? sketch : { ...this.sketch, basisId: 0 };
+  }
+
+  /** The sketch of the stored row at `slot` as a walk's query sketch (basis 0 while its segment is not sketched). */
+  private rowSketch(slot: number): WalkSketch | undefined {
+    if (this.v.sketchM === 0) return undefined;
+    const rps = this.v.rowsPerSegment;
+    const seg = this.v.vectors[(slot / rps) | 0];
+    const basisId = Atomics.load(seg.header, 0);
+    if (basisId === 0) return undefined;
+    const width = this.v.sketchM + 2;
+    const at = (slot % rps) * width;
+    for (let j = 0; j < width; j++) this.ownSketch[j] = seg.sketches[at + j];
+    return { values: this.ownSketch, offset: 0, basisId };
   }
 
   /** The node's top level, or -1 when it is not in the graph. */
@@ -116,6 +205,7 @@ export class HnswGraph {
         const count = Atomics.load(words, base);
         for (let j = 1; j <= count; j++) {
           const e = words[base + j];
+          if (this.sketch.basisId !== 0 && this.boundedAbove(e, curDist)) continue;
           const d = this.distance(q, e);
           if (d < curDist) {
             curDist = d;
@@ -154,6 +244,8 @@ export class HnswGraph {
         const e = words[base + j];
         if (marks[e] === epoch) continue;
         marks[e] = epoch;
+        // A full result set admits only nodes closer than its worst: the bound may prove this one is not.
+        if (size >= ef && this.sketch.basisId !== 0 && this.boundedAbove(e, dist[0])) continue;
         const d = this.distance(q, e);
         if (size < ef || d < dist[0]) {
           queue.push(d, e);
@@ -166,9 +258,10 @@ export class HnswGraph {
 
   /**
    * The `k` closest accepted nodes to `q` with search breadth `ef`, best first, into `outDist`/`outSlots` at `offset`.
-   * Returns how many were found.
+   * Returns how many were found. `sketch`, the query's sketch, lets the walk skip neighbours the bound rules out.
    */
-  search(q: Float32Array, k: number, ef: number, accept: AcceptFn, outDist: Float64Array, outSlots: Int32Array, offset: number): number {
+  search(q: Float32Array, k: number, ef: number, accept: AcceptFn, outDist: Float64Array, outSlots: Int32Array, offset: number, sketch?: WalkSketch): number {
+    this.useSketch(sketch);
     const { slot: ep, level } = this.entry();
     if (ep < 0) return 0;
     const start = this.descend(q, ep, this.distance(q, ep), level, 0);
@@ -186,6 +279,7 @@ export class HnswGraph {
   insert(slot: number, level: number, efConstruction: number): void {
     const header = this.v.header;
     const vec = this.vector(slot);
+    this.useSketch(this.rowSketch(slot));
     level = this.placeNode(slot, level);
     if (Atomics.load(header, HEADER.entry) < 0) {
       this.lock(header, HEADER.lock);
@@ -261,8 +355,11 @@ export class HnswGraph {
     for (let i = 0; i < n && count < max; i++) {
       const e = candSlots[i];
       const ve = this.vector(e);
+      const sketch = this.pairSketchOf(e);
       let good = true;
       for (let j = 0; j < count; j++) {
+        // The bound may prove the kept neighbour farther from `e` than the base node is, without reading it.
+        if (sketch !== 0 && this.rowBoundedAbove(sketch, this.selected[j], candDist[i])) continue;
         this.distances++;
         if (this.v.kernel(ve, this.vector(this.selected[j])) < candDist[i]) {
           good = false;

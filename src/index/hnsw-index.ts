@@ -5,7 +5,7 @@ import type { GraphRef, GraphSearchTask, ScanResult, GraphInsertResult } from '.
 import type { ScanPool } from '../search/scan-pool.js';
 import { filterSlot } from './flat-index.js';
 import { graphOffsets, graphSegmentBytes, newGraphHeader, type GraphSegmentDescriptor } from './graph-layout.js';
-import { mergeSorted, slotRanges, type IndexOutcome, type IndexQuery, type TaskFault, type VectorIndex } from './vector-index.js';
+import { mergeSorted, sketchQueries, slotRanges, type IndexOutcome, type IndexQuery, type QuerySketcher, type TaskFault, type VectorIndex } from './vector-index.js';
 
 /** The settings of an HNSW index (per collection). */
 export interface HnswSettings {
@@ -59,6 +59,7 @@ export class HnswIndex implements VectorIndex {
   private readonly buildSource: number;
   private readonly metric: MetricName;
   private readonly slotsUsed: () => number;
+  private readonly sketcher: QuerySketcher;
   private readonly events: HnswEvents;
   private graph: GraphState | undefined;
   private inserting = 0;
@@ -72,7 +73,7 @@ export class HnswIndex implements VectorIndex {
 
   constructor(
     pool: ScanPool,
-    options: { querySource: number; buildSource: number; metric: MetricName; settings: HnswSettings; slotsUsed: () => number; events?: HnswEvents },
+    options: { querySource: number; buildSource: number; metric: MetricName; settings: HnswSettings; slotsUsed: () => number; sketcher: QuerySketcher; events?: HnswEvents },
   ) {
     this.pool = pool;
     this.querySource = options.querySource;
@@ -80,6 +81,7 @@ export class HnswIndex implements VectorIndex {
     this.metric = options.metric;
     this.settings = options.settings;
     this.slotsUsed = options.slotsUsed;
+    this.sketcher = options.sketcher;
     this.events = options.events ?? {};
   }
 
@@ -269,7 +271,7 @@ export class HnswIndex implements VectorIndex {
       k = Math.max(k, request.k);
       filterIndex[q] = filterSlot(filters, request.filter);
     });
-    const task: GraphSearchTask = { kind: 'graph-search', metric: this.metric, dim, k, queries, queryCount, queryK, queryEf, queryHorizon, filterIndex, filters, graph, indexedEnd, tail, fault };
+    const task: GraphSearchTask = { kind: 'graph-search', metric: this.metric, dim, k, queries, queryCount, queryK, queryEf, queryHorizon, filterIndex, filters, graph, indexedEnd, tail, fault, ...sketchQueries(this.sketcher, part) };
     const result = (await this.pool.run(task, this.querySource)) as ScanResult;
     return part.map((request, q) => ({
       ...mergeSorted([result], q, k, request.k),

@@ -1,6 +1,6 @@
 // The one search seam: exact scan and HNSW both answer a batch of queries over a layout with the same result shape.
 import type { ScanLayout } from '../store/segment-layout.js';
-import type { ScanTiming } from '../search/messages.js';
+import type { QuerySketches, ScanTiming } from '../search/messages.js';
 
 /** One query as an index sees it: a ready vector (unit length under cosine), k, an optional slot bitmap, a breadth. */
 export interface IndexQuery {
@@ -23,7 +23,7 @@ export interface IndexOutcome {
   distances: number[];
   /** Rows that were live and passed the filter (exact), or results the graph offered (hnsw). */
   candidates: number;
-  /** Rows skipped by the sketch bound without computing their distance (exact only). */
+  /** Rows skipped by the sketch bound without computing their distance. */
   pruned: number;
   /** Distances computed for this query. */
   distanceCount: number;
@@ -39,6 +39,26 @@ export type TaskFault = 'throw' | 'exit' | undefined;
 export interface VectorIndex {
   readonly kind: 'flat' | 'hnsw';
   search(batch: IndexQuery[], layout: ScanLayout, dim: number, fault?: TaskFault): Promise<IndexOutcome[]>;
+}
+
+/** The store's query sketching, which both indexes hand to their tasks (see src/store/row-sketcher.ts). */
+export interface QuerySketcher {
+  /**
+   * Writes a query's sketch for the current basis into `out` at `offset` and returns the basis id (0: none). Called
+   * when a batch is dispatched, together with the layout, so sketches and segments always agree.
+   */
+  sketchQuery: (query: Float32Array, out: Float64Array, offset: number) => number;
+  /** Float64 values per sketch (0: no sketches). */
+  sketchWidth: () => number;
+}
+
+/** The sketches of a task's queries, for the sketch bound in the workers. */
+export function sketchQueries(sketcher: QuerySketcher, queries: IndexQuery[]): QuerySketches {
+  const sketchWidth = sketcher.sketchWidth();
+  const querySketches = new Float64Array(queries.length * sketchWidth);
+  let basisId = 0;
+  if (sketchWidth > 0) queries.forEach((request, q) => (basisId = sketcher.sketchQuery(request.query, querySketches, q * sketchWidth)));
+  return { basisId, querySketches, sketchWidth };
 }
 
 /** Merges per-shard sorted lists (`k` entries per query, -1 slot = empty) for query `q` into its top `limit`. */

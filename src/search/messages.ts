@@ -44,8 +44,20 @@ export interface ShardRange {
 /** Every task the workers run, told apart by `kind`. */
 export type WorkerTask = ScanTask | GraphSearchTask | GraphInsertTask;
 
+/**
+ * The sketches of a task's queries. A segment whose header names the same basis has valid row sketches, and a row
+ * whose bound proves it cannot enter a query's results is skipped without its full distance (see sketch-bound.ts).
+ */
+export interface QuerySketches {
+  /** The basis the query sketches were made with (0: no sketches). */
+  basisId: number;
+  /** Per query, `sketchWidth` values: projection, residual norm, squared norm (see src/store/row-sketcher.ts). */
+  querySketches: Float64Array;
+  sketchWidth: number;
+}
+
 /** One scan task: a shard (a list of ranges) scanned once for every query of a batch. */
-export interface ScanTask {
+export interface ScanTask extends QuerySketches {
   kind: 'scan';
   metric: MetricName;
   dim: number;
@@ -67,14 +79,6 @@ export interface ScanTask {
   filterIndex: Int32Array;
   filters: SharedArrayBuffer[];
   ranges: ShardRange[];
-  /**
-   * The basis the query sketches were made with (0: no sketches). A segment whose header names the same basis has
-   * valid row sketches, and rows whose bound proves they cannot enter a query's top k are skipped without simsimd.
-   */
-  basisId: number;
-  /** Per query, `sketchWidth` values: projection, residual norm, squared norm (see src/store/row-sketcher.ts). */
-  querySketches: Float64Array;
-  sketchWidth: number;
   /** Test-only fault injection (honoured only when the worker was started with VECSTORE_TEST_FAULTS=1). */
   fault?: 'throw' | 'exit';
 }
@@ -93,7 +97,7 @@ export interface GraphRef {
  * `indexedEnd`) and the rows not yet in the graph (`tail`, slots from `indexedEnd` on) are scanned exactly and merged,
  * so a row is searchable as soon as it is written.
  */
-export interface GraphSearchTask {
+export interface GraphSearchTask extends QuerySketches {
   kind: 'graph-search';
   metric: MetricName;
   dim: number;

@@ -5,6 +5,7 @@ import type { MetricName } from '../distance/metric.js';
 import { headerView, livenessView, sketchView, supersededView, vectorView, type SegmentDescriptor } from '../store/segment-layout.js';
 import type { ShardRange } from './messages.js';
 import { heapPush, heapReplaceTop, heapSortAscending } from './topk-heap.js';
+import { sketchExceeds } from './sketch-bound.js';
 
 /** A segment as a reader sees it: typed views of its parts, and per-row views made on first use and kept. */
 export interface SegmentRows {
@@ -125,15 +126,7 @@ export function scanRanges(input: ScanQueries, ranges: ShardRange[], mapped: Seg
         const base = q * k;
         const size = heapSizes[q];
         if (sketched && size === qk && useBound[q] === 1) {
-          // Upper bound on q·r from the sketches, turned into a lower bound on the rank distance. The margin covers
-          // float32 rounding in the sketches and in simsimd, so no row that could enter the top k is ever skipped.
-          const so = r * width;
-          const qo = q * width;
-          let bound = qs[qo + m] * sketches[so + m];
-          for (let j = 0; j < m; j++) bound += qs[qo + j] * sketches[so + j];
-          const squares = qs[qo + m + 1] + sketches[so + m + 1];
-          const lower = negate ? -bound : squares - 2 * bound;
-          if (lower > heapDistances[base] + 1e-4 * squares) {
+          if (sketchExceeds(qs, q * width, sketches, r * width, m, negate, heapDistances[base])) {
             pruned[q]++;
             continue;
           }

@@ -8,9 +8,10 @@ import { graphSegmentBytes, levelFor, newGraphHeader } from '../../src/index/gra
 import { rankDistanceFn } from '../../src/distance/metric.js';
 import { MinQueue, heapOffer, heapSortAscending } from '../../src/search/topk-heap.js';
 import { syntheticDataset, rowOf } from '../../bench/datasets.js';
+import { sketchDimFor } from '../../src/store/segment-layout.js';
 import type { MetricName } from '../../src/distance/metric.js';
 
-function buildGraph(metric: MetricName, count: number, dim: number, m = 12, efConstruction = 100) {
+function buildGraph(metric: MetricName, count: number, dim: number, m = 12, efConstruction = 100, sketches = false) {
   const base = syntheticDataset({ count, dim, seed: 11, latentDim: 8, clusters: 20 });
   const store = new VectorStore({ metric, rowsPerSegment: 1024 });
   for (let i = 0; i < count; i++) store.upsert(`r${i}`, Float32Array.from(rowOf(base, i)), undefined, undefined);
@@ -22,6 +23,9 @@ function buildGraph(metric: MetricName, count: number, dim: number, m = 12, efCo
     graph: segments.map((s) => new Int32Array(new SharedArrayBuffer(graphSegmentBytes(s.rows, m)))),
     vectors: segments.map(mapSegmentRows),
     kernel: rankDistanceFn(metric),
+    // The store sketches rows from 256 dimensions on; a graph without sketches must not rely on them.
+    sketchM: sketches ? sketchDimFor(dim) : 0,
+    negate: metric !== 'euclidean',
   };
   const graph = new HnswGraph(views, new GraphScratch());
   for (let slot = 0; slot < count; slot++) graph.insert(slot, levelFor(slot, m, 7), efConstruction);
@@ -55,6 +59,38 @@ for (const metric of ['euclidean', 'cosine'] as MetricName[]) {
     const at64 = recallAt(64);
     assert.ok(at64 >= 0.95, `recall@10 at ef 64 was ${at64}`);
     assert.ok(recallAt(256) >= at64 - 0.01);
+  });
+}
+
+for (const metric of ['euclidean', 'cosine'] as MetricName[]) {
+  test(`${metric}: the sketch bound skips many distances of a walk on structured data and changes none of its results`, () => {
+    const { store, views, graph } = buildGraph(metric, 3000, 256, 12, 100, true);
+    assert.ok(graph.pruned > 0, 'building with sketches skipped distances');
+    const plain = new HnswGraph({ ...views, sketchM: 0 }, new GraphScratch());
+    const width = sketchDimFor(256) + 2;
+    const sketch = new Float64Array(width);
+    const dist = new Float64Array(10);
+    const slots = new Int32Array(10);
+    const plainDist = new Float64Array(10);
+    const plainSlots = new Int32Array(10);
+    let hit = 0;
+    const buildDistances = graph.distances;
+    for (let q = 0; q < 40; q++) {
+      const query = Float32Array.from(store.vectorAt(q * 61 + 5));
+      query[q % 256] += 0.25;
+      if (metric === 'cosine') query.set(query.map((x, _, a) => x / Math.hypot(...a)));
+      const basisId = store.sketchQuery(query, sketch, 0);
+      assert.ok(basisId > 0);
+      const n = graph.search(query, 10, 64, () => true, dist, slots, 0, { values: sketch, offset: 0, basisId });
+      const plainN = plain.search(query, 10, 64, () => true, plainDist, plainSlots, 0);
+      assert.equal(n, plainN);
+      assert.deepEqual([...slots.subarray(0, n)], [...plainSlots.subarray(0, n)], 'the bound never drops a result');
+      const truth = new Set(exactTop(store, views.kernel, query, 10, () => true));
+      for (let i = 0; i < n; i++) if (truth.has(slots[i])) hit++;
+    }
+    const walked = graph.distances - buildDistances;
+    assert.ok(walked < plain.distances * 0.7, `with the bound ${walked} distances, without ${plain.distances}`);
+    assert.ok(hit / 400 >= 0.95, `recall@10 of a graph built with the bound: ${hit / 400}`);
   });
 }
 
