@@ -164,7 +164,7 @@ async function graphSearch(task: GraphSearchTask): Promise<ScanResult> {
     const qk = task.queryK[q];
     const sketch = task.basisId !== 0 ? { values: task.querySketches, offset: q * task.sketchWidth, basisId: task.basisId } : undefined;
     const prunedBefore = graph.pruned;
-    const n = graph.search(input.queries[q], qk, task.queryEf[q], accept, found, foundSlots, 0, sketch);
+    const n = graph.search(input.queries[q], qk, task.queryEf[q], accept, found, foundSlots, 0, sketch, task.querySkip[q]);
     distanceCounts[q] = graph.distances - before + (heaps.candidates[q] - heaps.pruned[q]);
     heaps.pruned[q] += graph.pruned - prunedBefore;
     heaps.candidates[q] += n;

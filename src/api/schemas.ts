@@ -254,6 +254,7 @@ export const CollectionStats = Answer(
     target_recall: Type.Number(),
     recall_estimate: Answer({ value: Nullable(Type.Number()), audits: Type.Integer({ minimum: 0 }) }, 'Measured recall of recent graph answers.'),
     recall_table: Type.Array(Answer({ ef: Type.Integer(), recall: Type.Number() }, 'Recall measured at one breadth.')),
+    recall_table_source: Nullable(Type.Union([Type.Literal('rows'), Type.Literal('queries')], { description: 'What the recall table was measured with: stored rows, or recent real queries (once 100 were seen); null before the first calibration.' })),
   },
   'Counts and sizes of one collection.',
 );

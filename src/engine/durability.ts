@@ -517,6 +517,6 @@ function installCheckpoint(engine: VecStoreEngine, contents: CheckpointContents)
   const stats = loadCheckpointRows(contents, engine.store);
   for (const r of contents.records) if (!r.deleted && r.text) engine.textIndex.set(r.id, r.text);
   // The saved graph, when there is one for these rows, spares the rebuild; rows it lacks are indexed in the background.
-  engine.rowsLoaded(engine.hnsw ? readGraphFile(path.join(contents.dir, GRAPH_FILE), contents.records.length) : undefined);
+  engine.rowsLoaded(engine.hnsw ? readGraphFile(path.join(contents.dir, GRAPH_FILE), contents.records.length) : undefined, contents.meta.recall);
   return stats;
 }

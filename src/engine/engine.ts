@@ -6,6 +6,7 @@ import { ScanPool } from '../search/scan-pool.js';
 import { QueryBatcher, type SearchOutcome } from '../search/query-batcher.js';
 import { FlatIndex } from '../index/flat-index.js';
 import { DEFAULT_HNSW, HnswIndex, type HnswEvents, type HnswSettings, type LoadedGraph } from '../index/hnsw-index.js';
+import type { SavedRecallTable } from '../index/recall-table.js';
 import type { QuerySketcher, SearchPath, VectorIndex } from '../index/vector-index.js';
 import { RecallMonitor } from './recall-monitor.js';
 import type { CheckpointCapture } from '../persistence/checkpoint.js';
@@ -228,10 +229,10 @@ export class VecStoreEngine {
     const graph = (options.index ?? 'hnsw') === 'hnsw';
     this.recall = graph
       ? new RecallMonitor({
-          search: async ({ query, k, filter, ef, exact }) => {
+          search: async ({ query, k, filter, ef, exact, skip }) => {
             const view = this.store.openView();
             try {
-              return await this.batcher.search({ query, k, filter, ef, horizon: view.horizon, index: exact ? this.flat : this.hnsw! });
+              return await this.batcher.search({ query, k, filter, ef, horizon: view.horizon, skip, index: exact ? this.flat : this.hnsw! });
             } finally {
               this.store.closeView(view);
             }
@@ -288,9 +289,13 @@ export class VecStoreEngine {
     return this.hnsw ? 'hnsw' : 'flat';
   }
 
-  /** After a bulk load (recovery, restore): adopt the graph saved with the rows, then index whatever it lacks. */
-  rowsLoaded(graph: LoadedGraph | undefined): void {
+  /**
+   * After a bulk load (recovery, restore): adopt the graph and recall table saved with the rows, then index whatever the
+   * graph lacks.
+   */
+  rowsLoaded(graph: LoadedGraph | undefined, recall?: SavedRecallTable): void {
     if (graph) this.hnsw?.adopt(graph);
+    if (recall) this.recall?.adopt(recall);
     this.hnsw?.rowsWritten();
   }
 
@@ -829,12 +834,15 @@ export class VecStoreEngine {
       target_recall: this.targetRecall,
       recall_estimate: this.recall?.estimate() ?? { value: null, audits: 0 },
       recall_table: this.recall?.table?.points ?? [],
+      recall_table_source: this.recall?.tableSource ?? null,
     };
   }
 
   /** The store and its graph at this instant, for a checkpoint or snapshot (taken synchronously). */
   capture(): CheckpointCapture {
-    return { ...this.store.capture(), graph: this.hnsw?.capture() };
+    const graph = this.hnsw?.capture();
+    const recall = graph ? this.recall?.saved() : undefined;
+    return { ...this.store.capture(), graph, ...(recall ? { recall } : {}) };
   }
 
   /** Resolves once every row written so far is in the graph (benchmarks and tests). */

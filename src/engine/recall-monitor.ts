@@ -1,10 +1,10 @@
 // Recall a store can promise and the recall it delivers: calibrates breadth → recall on the store's own data, and
 // audits a sample of real graph answers against the exact answer, in the background.
-import { EF_LADDER, RecallTable, overlap } from '../index/recall-table.js';
+import { EF_LADDER, RecallTable, overlap, type SavedRecallTable } from '../index/recall-table.js';
 
 /** One search the monitor asks for: graph (with a breadth) or exact, over the store's current layout. */
 export interface MonitorSearch {
-  (request: { query: Float32Array; k: number; filter?: SharedArrayBuffer; ef?: number; exact: boolean }): Promise<{ slots: number[]; layoutVersion: number }>;
+  (request: { query: Float32Array; k: number; filter?: SharedArrayBuffer; ef?: number; exact: boolean; skip?: number }): Promise<{ slots: number[]; layoutVersion: number }>;
 }
 
 export interface RecallMonitorOptions {
@@ -60,6 +60,25 @@ export class RecallMonitor {
 
   get table(): RecallTable | undefined {
     return this.tableValue;
+  }
+
+  /** The table as a checkpoint keeps it (undefined before the first calibration). */
+  saved(): SavedRecallTable | undefined {
+    const table = this.tableValue;
+    if (!table) return undefined;
+    return { points: table.points, rows: table.rows, samples: table.samples, source: this.tableFromRealQueries ? 'queries' : 'rows' };
+  }
+
+  /** Takes a table a checkpoint kept: the same rows and graph promise the same recall, so there is nothing to measure. */
+  adopt(saved: SavedRecallTable): void {
+    if (this.tableValue || !validSavedTable(saved)) return;
+    this.tableValue = new RecallTable(saved.points, saved.rows, saved.samples);
+    this.tableFromRealQueries = saved.source === 'queries';
+  }
+
+  /** What the current table was measured with: stored rows (before 100 real queries were seen) or real queries. */
+  get tableSource(): 'rows' | 'queries' | null {
+    return this.tableValue === undefined ? null : this.tableFromRealQueries ? 'queries' : 'rows';
   }
 
   /**
@@ -183,7 +202,9 @@ export class RecallMonitor {
       let counted = 0;
       for (let i = 0; i < samples.length; i += CALIBRATION_WAVE) {
         const wave = samples.slice(i, i + CALIBRATION_WAVE);
-        const found = await Promise.all(wave.map((s) => this.options.search({ query: s.vector, k: ask, ef: Math.max(ef, ask), exact: false })));
+        // A stored row walks the graph as if it were not in it: through its own links it would reach its neighbours
+        // directly, and the table would promise more than held-out queries get.
+        const found = await Promise.all(wave.map((s) => this.options.search({ query: s.vector, k: ask, ef: Math.max(ef, ask), exact: false, ...(s.self >= 0 ? { skip: s.self } : {}) })));
         found.forEach((f, j) => {
           const t = truth[i + j];
           if (f.layoutVersion !== t.layoutVersion) return;
@@ -200,4 +221,15 @@ export class RecallMonitor {
     this.tableFromRealQueries = fromReal;
     this.options.onCalibrated?.(this.tableValue);
   }
+}
+
+/** A saved table is only advice: one that is not a list of sensible points (a damaged or foreign file) is ignored. */
+function validSavedTable(saved: SavedRecallTable): boolean {
+  return (
+    Array.isArray(saved.points) &&
+    saved.points.length > 0 &&
+    saved.points.every((p) => Number.isInteger(p?.ef) && p.ef > 0 && typeof p.recall === 'number' && p.recall >= 0 && p.recall <= 1) &&
+    Number.isInteger(saved.rows) &&
+    Number.isInteger(saved.samples)
+  );
 }

@@ -72,6 +72,8 @@ export class HnswGraph {
   distances = 0;
   pruned = 0;
   private boundChecks = 0;
+  /** The node the current walk treats as absent (-1: none). */
+  private skip = -1;
   /** Set when the first checks of this task pruned too few to pay for the bound. */
   private boundUseless = false;
   /** The current walk's query sketch (basis 0: no bound). */
@@ -205,6 +207,7 @@ export class HnswGraph {
         const count = Atomics.load(words, base);
         for (let j = 1; j <= count; j++) {
           const e = words[base + j];
+          if (e === this.skip) continue;
           if (this.sketch.basisId !== 0 && this.boundedAbove(e, curDist)) continue;
           const d = this.distance(q, e);
           if (d < curDist) {
@@ -230,6 +233,7 @@ export class HnswGraph {
     const queue = this.s.queue;
     queue.clear();
     let size = 0;
+    if (this.skip >= 0) marks[this.skip] = epoch;
     marks[entry] = epoch;
     const d0 = this.distance(q, entry);
     queue.push(d0, entry);
@@ -258,10 +262,12 @@ export class HnswGraph {
 
   /**
    * The `k` closest accepted nodes to `q` with search breadth `ef`, best first, into `outDist`/`outSlots` at `offset`.
-   * Returns how many were found. `sketch`, the query's sketch, lets the walk skip neighbours the bound rules out.
+   * Returns how many were found. `sketch`, the query's sketch, lets the walk skip neighbours the bound rules out;
+   * `skip` is a node the walk treats as absent (not returned, its links not followed), or -1.
    */
-  search(q: Float32Array, k: number, ef: number, accept: AcceptFn, outDist: Float64Array, outSlots: Int32Array, offset: number, sketch?: WalkSketch): number {
+  search(q: Float32Array, k: number, ef: number, accept: AcceptFn, outDist: Float64Array, outSlots: Int32Array, offset: number, sketch?: WalkSketch, skip = -1): number {
     this.useSketch(sketch);
+    this.skip = skip;
     const { slot: ep, level } = this.entry();
     if (ep < 0) return 0;
     const start = this.descend(q, ep, this.distance(q, ep), level, 0);
@@ -280,6 +286,7 @@ export class HnswGraph {
     const header = this.v.header;
     const vec = this.vector(slot);
     this.useSketch(this.rowSketch(slot));
+    this.skip = -1;
     level = this.placeNode(slot, level);
     if (Atomics.load(header, HEADER.entry) < 0) {
       this.lock(header, HEADER.lock);

@@ -260,6 +260,7 @@ export class HnswIndex implements VectorIndex {
     const queryK = new Int32Array(queryCount);
     const queryHorizon = new Int32Array(queryCount);
     const queryEf = new Int32Array(queryCount);
+    const querySkip = new Int32Array(queryCount);
     const filterIndex = new Int32Array(queryCount);
     const filters: SharedArrayBuffer[] = [];
     let k = 1;
@@ -268,10 +269,11 @@ export class HnswIndex implements VectorIndex {
       queryK[q] = request.k;
       queryHorizon[q] = request.horizon;
       queryEf[q] = Math.max(request.k, request.ef ?? this.settings.ef);
+      querySkip[q] = request.skip ?? -1;
       k = Math.max(k, request.k);
       filterIndex[q] = filterSlot(filters, request.filter);
     });
-    const task: GraphSearchTask = { kind: 'graph-search', metric: this.metric, dim, k, queries, queryCount, queryK, queryEf, queryHorizon, filterIndex, filters, graph, indexedEnd, tail, fault, ...sketchQueries(this.sketcher, part) };
+    const task: GraphSearchTask = { kind: 'graph-search', metric: this.metric, dim, k, queries, queryCount, queryK, queryEf, querySkip, queryHorizon, filterIndex, filters, graph, indexedEnd, tail, fault, ...sketchQueries(this.sketcher, part) };
     const result = (await this.pool.run(task, this.querySource)) as ScanResult;
     return part.map((request, q) => ({
       ...mergeSorted([result], q, k, request.k),

@@ -6,6 +6,15 @@ export interface RecallPoint {
   recall: number;
 }
 
+/** A recall table as a checkpoint keeps it (so a restart promises the same recall without measuring again). */
+export interface SavedRecallTable {
+  points: RecallPoint[];
+  rows: number;
+  samples: number;
+  /** What it was measured with: stored rows or real queries. */
+  source: 'rows' | 'queries';
+}
+
 /** Breadths the calibration measures, from cheap to thorough. */
 export const EF_LADDER = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024];
 

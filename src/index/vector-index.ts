@@ -12,6 +12,11 @@ export interface IndexQuery {
   ef?: number;
   /** The horizon of the store view the query opened: the slots it may see (see `VectorStore.openView`). */
   horizon: number;
+  /**
+   * A slot a graph walk must neither return nor pass through: calibrating with a stored row as the query, the row's own
+   * links would lead straight to its neighbours, which no real query can count on.
+   */
+  skip?: number;
 }
 
 /** Which path answered a query. */

@@ -7,9 +7,10 @@ import type { Metadata, StoreCapture, StoredRecord, VectorStore } from '../store
 import type { GraphCapture } from '../index/hnsw-index.js';
 import { dataDirLayout, fsyncDir, writeFileAtomic } from './data-dir.js';
 import { GRAPH_FILE, writeGraphFile } from './graph-file.js';
+import type { SavedRecallTable } from '../index/recall-table.js';
 
 /** What a checkpoint or snapshot holds: the store at one instant and, with an HNSW index, its graph. */
-export type CheckpointCapture = StoreCapture & { graph?: GraphCapture };
+export type CheckpointCapture = StoreCapture & { graph?: GraphCapture; recall?: SavedRecallTable };
 
 /** The manifest (`CURRENT`): the live checkpoint directory and the last log sequence folded into it. */
 export interface CheckpointManifest {
@@ -30,6 +31,8 @@ export interface CheckpointMeta {
   active: number;
   /** Unix seconds. */
   createdAt: number;
+  /** The store's recall table when the checkpoint was taken (absent before the first calibration, or without a graph). */
+  recall?: SavedRecallTable;
 }
 
 /** File names inside a checkpoint or snapshot directory. */
@@ -138,6 +141,7 @@ export async function writeCheckpointDir(dir: string, capture: CheckpointCapture
     count: capture.records.length,
     active,
     createdAt: Math.floor(Date.now() / 1000),
+    ...(capture.recall ? { recall: capture.recall } : {}),
   };
   const metaText = `${JSON.stringify(meta)}\n`;
   const metaFile = await fs.promises.open(path.join(dir, CHECKPOINT_FILES.meta), 'w', 0o644);

@@ -107,6 +107,8 @@ export interface GraphSearchTask extends QuerySketches {
   queryK: Int32Array;
   /** Per query: search breadth (≥ its k). */
   queryEf: Int32Array;
+  /** Per query: a slot the walk must neither return nor pass through (-1: none; see IndexQuery.skip). */
+  querySkip: Int32Array;
   /** Per query: the horizon of its store view (as in ScanTask). */
   queryHorizon: Int32Array;
   filterIndex: Int32Array;

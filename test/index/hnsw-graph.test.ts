@@ -113,6 +113,23 @@ test('a walk returns only accepted nodes, and still finds them when half the gra
   assert.ok(hit / 300 >= 0.95, `filtered recall ${hit / 300}`);
 });
 
+test('a walk with a skipped node neither returns it nor needs it to find its neighbours', () => {
+  const { store, views, graph } = buildGraph('euclidean', 3000, 16);
+  const dist = new Float64Array(10);
+  const slots = new Int32Array(10);
+  let hit = 0;
+  for (let q = 0; q < 30; q++) {
+    const self = q * 97 + 3;
+    const query = Float32Array.from(store.vectorAt(self));
+    const n = graph.search(query, 10, 64, () => true, dist, slots, 0, undefined, self);
+    assert.equal(n, 10);
+    assert.ok(![...slots].includes(self), 'the skipped node is not a result');
+    const truth = new Set(exactTop(store, views.kernel, query, 10, (slot) => slot !== self));
+    for (let i = 0; i < n; i++) if (truth.has(slots[i])) hit++;
+  }
+  assert.ok(hit / 300 >= 0.9, `recall@10 without the query's own node: ${hit / 300}`);
+});
+
 test('every level-0 list stays within 2m neighbours, every neighbour is a node, and the graph is connected', () => {
   const m = 8;
   const { store, graph, views } = buildGraph('euclidean', 2000, 12, m, 64);
