@@ -21,6 +21,7 @@ import {
   type WorkerTask,
 } from '../src/search/messages.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
+import { collectDroppedSoon } from '../src/search/dropped-memory.js';
 
 const segments = new Map<number, SegmentRows>();
 const graphSegments = new Map<number, Int32Array>();
@@ -51,8 +52,13 @@ channel.onmessage = (event: unknown) => {
     for (const seg of message.segments) if (!segments.has(seg.id)) mapped(`v${seg.id}`, () => segments.set(seg.id, mapSegmentRows(seg)));
   } else if (message.type === 'graph-segments') {
     for (const seg of message.segments) if (!graphSegments.has(seg.id)) mapped(`g${seg.id}`, () => graphSegments.set(seg.id, new Int32Array(seg.buffer)));
-  } else if (message.type === 'drop') for (const id of message.ids) segments.delete(id);
-  else if (message.type === 'drop-graph') for (const id of message.ids) graphSegments.delete(id);
+  } else if (message.type === 'drop') {
+    for (const id of message.ids) segments.delete(id);
+    collectDroppedSoon();
+  } else if (message.type === 'drop-graph') {
+    for (const id of message.ids) graphSegments.delete(id);
+    collectDroppedSoon();
+  }
 };
 // Idle workers must be able to exit; the channel alone should not keep the thread alive.
 (channel as unknown as { unref(): void }).unref();
