@@ -7,7 +7,6 @@ import type { Dataset } from './datasets.js';
 import { exactTopK, prepareForMetric, recallAtK, withDistances, type GroundTruth } from './ground-truth.js';
 import { VecStoreError, type CollectionClient, type QueryInput, type QueryStream } from '../src/client/index.js';
 import { encodeArrowBatch } from '../src/ingest/arrow-encode.js';
-import { ARROW_STREAM_TYPE } from '../src/ingest/arrow-records.js';
 import { LoadError, checkCompatible, checkReachable, ensureCollection, failureText, targetClient, targetStats, type ServerTarget } from './load-target.js';
 
 /** Transport for queries. */
@@ -252,7 +251,7 @@ export async function ingestDataset(
       }
       let body: { errors: { error: string; code: string }[] };
       try {
-        body = options.arrow ? await arrowBatchUpsert(target, base, start, end) : await data.batchUpsert(records);
+        body = options.arrow ? await data.batchUpsertArrow(arrowRows(base, start, end)) : await data.batchUpsert(records);
       } catch (err) {
         const verb = err instanceof VecStoreError && err.status > 0 ? 'rejected' : 'failed';
         failure = new LoadError(`ingest ${verb} at records ${start}..${end - 1}: ${failureText(err)}`);
@@ -282,25 +281,15 @@ export async function ingestDataset(
   return { vectors: base.count, seconds, vectorsPerSec: base.count / seconds, errors };
 }
 
-/**
- * Rows [start, end) as one Arrow IPC batch-upsert (the bulk format; the client sends JSON), with the same ids and
- * metadata as the JSON path.
- */
-async function arrowBatchUpsert(target: ServerTarget, base: Dataset, start: number, end: number): Promise<{ errors: { error: string; code: string }[] }> {
+/** Rows [start, end) as one Arrow IPC stream, with the same ids and metadata as the JSON path. */
+function arrowRows(base: Dataset, start: number, end: number): Uint8Array {
   const ids: string[] = [];
   const metadata: Array<Record<string, unknown>> = [];
   for (let i = start; i < end; i++) {
     ids.push(String(i));
     metadata.push({ i, bucket: i % 10 });
   }
-  const body = encodeArrowBatch({ ids, dimension: base.dim, vectors: base.data.subarray(start * base.dim, end * base.dim), metadata });
-  const prefix = target.collection === undefined ? '/v1' : `/v1/collections/${encodeURIComponent(target.collection)}`;
-  const headers: Record<string, string> = { 'content-type': ARROW_STREAM_TYPE };
-  if (target.apiKey !== undefined) headers.authorization = `Bearer ${target.apiKey}`;
-  const res = await fetch(`${target.url}${prefix}/batch-upsert`, { method: 'POST', headers, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) as BodyInit });
-  const answer = (await res.json()) as { errors: { error: string; code: string }[]; error?: string; code?: string };
-  if (!res.ok) throw new VecStoreError({ status: res.status, code: (answer.code ?? 'error') as VecStoreError['code'], message: answer.error ?? `HTTP ${res.status}` });
-  return answer;
+  return encodeArrowBatch({ ids, dimension: base.dim, vectors: base.data.subarray(start * base.dim, end * base.dim), metadata });
 }
 
 /** Notes when the server's contents or configuration cannot give the recall this run expects. */

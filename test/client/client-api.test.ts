@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VecStoreClient, VecStoreError } from '../../src/client/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { encodeArrowBatch } from '../../src/ingest/arrow-encode.js';
 
 let server: ServerProcess;
 let client: VecStoreClient;
@@ -36,6 +37,19 @@ describe('collections', () => {
     assert.deepEqual(await client.collections.drop('tmp'), { deleted: true });
     await rejectsWith(client.collections.get('tmp'), 404, 'collection_not_found');
     await rejectsWith(client.collections.create('bad.name'), 400, 'invalid_collection_name', 'name');
+  });
+});
+
+describe('bulk load', () => {
+  test('batchUpsertArrow sends an Arrow IPC stream: the records land with their metadata, bad rows come back as errors', async () => {
+    await client.collections.create('arrowdocs', { dimension: 2, metric: 'euclidean' });
+    const arrow = client.collection('arrowdocs');
+    const stream = encodeArrowBatch({ ids: ['x', 'y', 'z'], dimension: 2, vectors: new Float32Array([1, 0, 0, 1, Number.NaN, 1]), metadata: [{ n: 1 }, { n: 2 }, undefined] });
+    const answer = await arrow.batchUpsertArrow(stream);
+    assert.deepEqual([answer.inserted, answer.updated, answer.errors.map((e) => [e.index, e.id, e.code])], [2, 0, [[2, 'z', 'validation']]]);
+    assert.deepEqual(await arrow.get('y'), { id: 'y', vector: [0, 1], metadata: { n: 2 }, deleted: false });
+    await rejectsWith(arrow.batchUpsertArrow(new Uint8Array([1, 2, 3])), 400, 'invalid_arrow');
+    await client.collections.drop('arrowdocs');
   });
 });
 
