@@ -8,7 +8,7 @@ import type { MetricName } from '../distance/metric.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
-import { bodyStream, readBody, writeAnswer, writeStream, type ResponseState } from './http-io.js';
+import { bodyStream, readBody, retryAfterHeaders, writeAnswer, writeStream, type ResponseState } from './http-io.js';
 import { Router, UNKNOWN_ENDPOINT } from './router.js';
 import { buildRoutes, requestCollection, type HttpMethod, type Route, type RouteAnswer, type RouteContext } from './routes.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
@@ -130,6 +130,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       metrics?.errors.inc({ error_type: errorType(e.code) });
       const headers: Array<[string, string]> = [];
       if (match.kind === 'method_not_allowed') headers.push(['Allow', match.allowed.join(', ')]);
+      headers.push(...retryAfterHeaders(e.status));
       answer(e.status, JSON.stringify(errorBody(e)), 'application/json', headers, close, e);
     };
     /** From here on the answer comes later: uWS requires onAborted first, and the response is never touched after it. */

@@ -4,7 +4,7 @@
 const ALLOWED_HEADERS = 'Content-Type, Authorization, Api-Key, Traceparent';
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 /** Response headers a browser script may read besides the safelisted ones. */
-const EXPOSED_HEADERS = 'Traceresponse, Allow';
+const EXPOSED_HEADERS = 'Traceresponse, Allow, Retry-After';
 /** Seconds a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE = '600';
 

@@ -17,6 +17,14 @@ const STATUS_TEXT: Record<number, string> = {
   501: 'Not Implemented', 503: 'Service Unavailable', 507: 'Insufficient Storage',
 };
 
+/**
+ * `Retry-After` for refusals that pass (429: a limit is full; 503: starting, stopping or the log is being repaired):
+ * one second, so clients back off instead of retrying at once.
+ */
+export function retryAfterHeaders(status: number): Array<[string, string]> {
+  return status === 429 || status === 503 ? [['Retry-After', '1']] : [];
+}
+
 /** The status line for a code, e.g. `404 Not Found`. */
 export function statusLine(status: number): string {
   return `${status} ${STATUS_TEXT[status] ?? ''}`.trim();

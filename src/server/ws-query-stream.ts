@@ -11,7 +11,7 @@ import { isPlainObject } from '../engine/record-validation.js';
 import { runQuery as dispatchQuery, wsCompleteMessage, wsHitMessage } from '../api/query-dispatch.js';
 import { errorBody } from '../api/error-body.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
-import { statusLine } from './http-io.js';
+import { retryAfterHeaders, statusLine } from './http-io.js';
 import type { RequestSpan, Tracing } from '../telemetry/tracing.js';
 import { DEFAULT_COLLECTION } from '../catalog/collection-settings.js';
 
@@ -185,7 +185,9 @@ export function registerQueryStream(app: TemplatedApp, options: QueryStreamOptio
         const e = err as VecStoreError;
         metrics?.errors.inc({ error_type: errorType(e.code) });
         res.cork(() => {
-          res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json').end(JSON.stringify(errorBody(e)));
+          res.writeStatus(statusLine(e.status)).writeHeader('Content-Type', 'application/json');
+          for (const [name, value] of retryAfterHeaders(e.status)) res.writeHeader(name, value);
+          res.end(JSON.stringify(errorBody(e)));
         });
         return;
       }

@@ -210,16 +210,17 @@ describe('WebSocket limits', () => {
     const before = await errorCount('too_many_connections');
     const a = await connect();
     const b = await connect();
-    const refused = await new Promise<{ status?: number; body: any }>((resolve, reject) => {
+    const refused = await new Promise<{ status?: number; body: any; retryAfter?: string }>((resolve, reject) => {
       const c = new WebSocket(`ws://127.0.0.1:${server.port}/ws/query-stream`);
       c.once('open', () => reject(new Error('a third socket opened past the limit of 2')));
       c.once('unexpected-response', (_req, res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text), retryAfter: res.headers['retry-after'] }));
       });
     });
     assert.equal(refused.status, 429);
+    assert.equal(refused.retryAfter, '1', 'a refusal that passes says when to retry');
     assert.equal(refused.body.code, 'too_many_connections');
     assert.equal(await errorCount('too_many_connections'), before + 1);
     a.close();

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { postJson, startServerProcess } from '../helpers/server-process.js';
+import { postJson, requestJson, startServerProcess } from '../helpers/server-process.js';
 
 test('SIGTERM finishes in-flight requests, closes WebSockets with going-away, exits 0', async () => {
   const dim = 256;
@@ -15,7 +15,8 @@ test('SIGTERM finishes in-flight requests, closes WebSockets with going-away, ex
   await new Promise((resolve) => ws.once('open', resolve));
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 
-  const inFlight = Array.from({ length: 60 }, (_, i) => postJson(`${server.url}/v1/query`, { vector: Array.from({ length: dim }, (_, j) => Math.cos(i + j)), limit: 5 }));
+  const query = (i: number) => JSON.stringify({ vector: Array.from({ length: dim }, (_, j) => Math.cos(i + j)), limit: 5 });
+  const inFlight = Array.from({ length: 60 }, (_, i) => requestJson(`${server.url}/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query(i) }));
   await new Promise((r) => setTimeout(r, 20));
   server.proc.kill('SIGTERM');
   // Every request gets a whole answer (none is cut off): the ones the server had received finish with their results;
@@ -23,7 +24,7 @@ test('SIGTERM finishes in-flight requests, closes WebSockets with going-away, ex
   const answers = await Promise.all(inFlight);
   for (const a of answers) {
     if (a.status === 200) assert.equal(a.body.results.length, 5);
-    else assert.deepEqual([a.status, a.body.code], [503, 'unavailable']);
+    else assert.deepEqual([a.status, a.body.code, a.headers.get('retry-after')], [503, 'unavailable', '1']);
   }
   assert.ok(answers.some((a) => a.status === 200), 'requests in flight at the signal were answered');
   assert.equal(await closed, 1001);
