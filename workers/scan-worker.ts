@@ -12,6 +12,7 @@ import {
   type GraphInsertTask,
   type GraphRef,
   type GraphSearchTask,
+  type QueryBatch,
   type ScanResult,
   type ScanTask,
   type ScanWorkerData,
@@ -95,7 +96,7 @@ export async function run(task: WorkerTask): Promise<ScanResult | GraphInsertRes
   return task.kind === 'scan' ? scan(task) : graphSearch(task);
 }
 
-function scanQueries(task: ScanTask | GraphSearchTask): ScanQueries {
+function scanQueries(task: QueryBatch): ScanQueries {
   const { dim, queryCount } = task;
   const queries: Float32Array[] = [];
   for (let q = 0; q < queryCount; q++) queries.push(task.queries.subarray(q * dim, (q + 1) * dim));

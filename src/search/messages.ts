@@ -56,11 +56,11 @@ export interface QuerySketches {
   sketchWidth: number;
 }
 
-/** One scan task: a shard (a list of ranges) scanned once for every query of a batch. */
-export interface ScanTask extends QuerySketches {
-  kind: 'scan';
+/** The queries of a task, as both search tasks carry them. */
+export interface QueryBatch extends QuerySketches {
   metric: MetricName;
   dim: number;
+  /** Heap capacity per query: the largest k of the batch. */
   k: number;
   /** All queries of the batch, back to back (`queryCount × dim` float32, already normalised for cosine). */
   queries: Float32Array;
@@ -78,9 +78,14 @@ export interface ScanTask extends QuerySketches {
    */
   filterIndex: Int32Array;
   filters: SharedArrayBuffer[];
-  ranges: ShardRange[];
   /** Test-only fault injection (honoured only when the worker was started with VECSTORE_TEST_FAULTS=1). */
   fault?: 'throw' | 'exit';
+}
+
+/** One scan task: a shard (a list of ranges) scanned once for every query of a batch. */
+export interface ScanTask extends QueryBatch {
+  kind: 'scan';
+  ranges: ShardRange[];
 }
 
 /** Which graph a graph task walks: the layout's vector segments and graph segments by segment number, and the header. */
@@ -97,26 +102,15 @@ export interface GraphRef {
  * `indexedEnd`) and the rows not yet in the graph (`tail`, slots from `indexedEnd` on) are scanned exactly and merged,
  * so a row is searchable as soon as it is written.
  */
-export interface GraphSearchTask extends QuerySketches {
+export interface GraphSearchTask extends QueryBatch {
   kind: 'graph-search';
-  metric: MetricName;
-  dim: number;
-  k: number;
-  queries: Float32Array;
-  queryCount: number;
-  queryK: Int32Array;
   /** Per query: search breadth (≥ its k). */
   queryEf: Int32Array;
   /** Per query: a slot the walk must neither return nor pass through (-1: none; see IndexQuery.skip). */
   querySkip: Int32Array;
-  /** Per query: the horizon of its store view (as in ScanTask). */
-  queryHorizon: Int32Array;
-  filterIndex: Int32Array;
-  filters: SharedArrayBuffer[];
   graph: GraphRef;
   indexedEnd: number;
   tail: ShardRange[];
-  fault?: 'throw' | 'exit';
 }
 
 /** Inserts the rows at slots [from, to) into the graph. */
