@@ -234,7 +234,6 @@ export async function ingestDataset(
   const inFlight = options.ingestConcurrency ?? 4;
   const bar = startProgress(options.progress ?? true, 'ingest', base.count, 'vectors');
   const { data } = targetClient(target);
-  const dim = base.dim;
   let next = 0;
   let done = 0;
   let errors = 0;
@@ -245,13 +244,9 @@ export async function ingestDataset(
       const start = next;
       const end = Math.min(base.count, start + batchSize);
       next = end;
-      const records = [];
-      for (let i = start; i < end && !options.arrow; i++) {
-        records.push({ id: String(i), vector: Array.from(base.data.subarray(i * dim, (i + 1) * dim)), metadata: { i, bucket: i % 10 } });
-      }
       let body: { errors: { error: string; code: string }[] };
       try {
-        body = options.arrow ? await data.batchUpsertArrow(arrowRows(base, start, end)) : await data.batchUpsert(records);
+        body = options.arrow ? await data.batchUpsertArrow(arrowRows(base, start, end)) : await data.batchUpsert(jsonRows(base, start, end));
       } catch (err) {
         const verb = err instanceof VecStoreError && err.status > 0 ? 'rejected' : 'failed';
         failure = new LoadError(`ingest ${verb} at records ${start}..${end - 1}: ${failureText(err)}`);
@@ -281,13 +276,25 @@ export async function ingestDataset(
   return { vectors: base.count, seconds, vectorsPerSec: base.count / seconds, errors };
 }
 
-/** Rows [start, end) as one Arrow IPC stream, with the same ids and metadata as the JSON path. */
+/** The metadata ingested with row `i` (the filters of `bench load` select on it). */
+function rowMetadata(i: number): Record<string, unknown> {
+  return { i, bucket: i % 10 };
+}
+
+/** Rows [start, end) as batch-upsert records: id `i`, the row's vector, its metadata. */
+function jsonRows(base: Dataset, start: number, end: number): Array<{ id: string; vector: number[]; metadata: Record<string, unknown> }> {
+  const records = [];
+  for (let i = start; i < end; i++) records.push({ id: String(i), vector: Array.from(base.data.subarray(i * base.dim, (i + 1) * base.dim)), metadata: rowMetadata(i) });
+  return records;
+}
+
+/** The same rows as one Arrow IPC stream. */
 function arrowRows(base: Dataset, start: number, end: number): Uint8Array {
   const ids: string[] = [];
   const metadata: Array<Record<string, unknown>> = [];
   for (let i = start; i < end; i++) {
     ids.push(String(i));
-    metadata.push({ i, bucket: i % 10 });
+    metadata.push(rowMetadata(i));
   }
   return encodeArrowBatch({ ids, dimension: base.dim, vectors: base.data.subarray(start * base.dim, end * base.dim), metadata });
 }

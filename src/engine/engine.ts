@@ -8,7 +8,6 @@ import { FlatIndex } from '../index/flat-index.js';
 import { DEFAULT_HNSW, HnswIndex, type HnswEvents, type HnswSettings, type LoadedGraph } from '../index/hnsw-index.js';
 import type { SavedRecallTable } from '../index/recall-table.js';
 import type { QuerySketcher, SearchPath, VectorIndex } from '../index/vector-index.js';
-import { collectDroppedSoon } from '../search/dropped-memory.js';
 import { RecallMonitor } from './recall-monitor.js';
 import type { CheckpointCapture } from '../persistence/checkpoint.js';
 import type { WorkerMetricsDelta } from '../search/messages.js';
@@ -281,7 +280,6 @@ export class VecStoreEngine {
         this.batcher.whenLayoutIdle(previous.version, () => {
           this.pool.drop(previous.segmentIds);
           this.hnsw?.dropLayout(previous.version);
-          collectDroppedSoon();
         });
       },
     };
@@ -865,7 +863,6 @@ export class VecStoreEngine {
     this.batcher.whenLayoutIdle(version, () => {
       this.pool.drop(ids);
       this.hnsw?.dropAll();
-      collectDroppedSoon();
     });
   }
 }

@@ -65,8 +65,9 @@ export class RecallMonitor {
   /** The table as a checkpoint keeps it (undefined before the first calibration). */
   saved(): SavedRecallTable | undefined {
     const table = this.tableValue;
-    if (!table) return undefined;
-    return { points: table.points, rows: table.rows, samples: table.samples, source: this.tableFromRealQueries ? 'queries' : 'rows' };
+    const source = this.tableSource;
+    if (!table || !source) return undefined;
+    return { points: table.points, rows: table.rows, samples: table.samples, source };
   }
 
   /** Takes a table a checkpoint kept: the same rows and graph promise the same recall, so there is nothing to measure. */

@@ -62,6 +62,8 @@ export type AcceptFn = (slot: number) => boolean;
 const SPINS_BEFORE_WAIT = 256;
 /** Bound checks after which a walk whose bound rarely prunes stops paying for it (data without low-dimensional structure). */
 const BOUND_TRIAL_CHECKS = 1024;
+/** A walk without a query sketch: no bound. */
+const NO_SKETCH: WalkSketch = { values: new Float64Array(0), offset: 0, basisId: 0 };
 
 /**
  * A graph walk over one layout's graph; cheap to make per task. Counts the distances it computes and those the sketch
@@ -77,7 +79,7 @@ export class HnswGraph {
   /** Set when the first checks of this task pruned too few to pay for the bound. */
   private boundUseless = false;
   /** The current walk's query sketch (basis 0: no bound). */
-  private sketch: WalkSketch = { values: new Float64Array(0), offset: 0, basisId: 0 };
+  private sketch: WalkSketch = NO_SKETCH;
   /** The sketch of the row being inserted (its walks' query sketch). */
   private readonly ownSketch: Float64Array;
   /** The sketch of the candidate the neighbour heuristic is weighing. */
@@ -114,23 +116,28 @@ export class HnswGraph {
 
   /** True when the sketches prove `slot` is farther than `worst` from the walk's query (so its distance is not needed). */
   private boundedAbove(slot: number, worst: number): boolean {
-    const rps = this.v.rowsPerSegment;
-    const seg = this.v.vectors[(slot / rps) | 0];
-    if (Atomics.load(seg.header, 0) !== this.sketch.basisId) return false;
-    const m = this.v.sketchM;
-    if (sketchExceeds(this.sketch.values, this.sketch.offset, seg.sketches, (slot % rps) * (m + 2), m, this.v.negate, worst)) {
-      this.pruned++;
-      return true;
-    }
+    const { values, offset, basisId } = this.sketch;
+    if (this.boundExceeds(values, offset, basisId, slot, worst)) return true;
     if (++this.boundChecks === BOUND_TRIAL_CHECKS && this.pruned < BOUND_TRIAL_CHECKS / 8) {
       this.boundUseless = true;
-      this.sketch = { ...this.sketch, basisId: 0 };
+      this.sketch = NO_SKETCH;
     }
     return false;
   }
 
-  /** Copies the sketch of the stored row at `slot` into `pairSketch`; returns its basis (0: no sketch, no bound). */
-  private pairSketchOf(slot: number): number {
+  /** True when `slot`'s sketch is of basis `basisId` and the bound from `values[offset..]` puts it above `worst`. */
+  private boundExceeds(values: Float64Array, offset: number, basisId: number, slot: number, worst: number): boolean {
+    const rps = this.v.rowsPerSegment;
+    const seg = this.v.vectors[(slot / rps) | 0];
+    if (Atomics.load(seg.header, 0) !== basisId) return false;
+    const m = this.v.sketchM;
+    if (!sketchExceeds(values, offset, seg.sketches, (slot % rps) * (m + 2), m, this.v.negate, worst)) return false;
+    this.pruned++;
+    return true;
+  }
+
+  /** Copies the sketch of the stored row at `slot` into `into`; returns its basis (0: not sketched, or no bound). */
+  private copyRowSketch(slot: number, into: Float64Array): number {
     if (this.v.sketchM === 0 || this.boundUseless) return 0;
     const rps = this.v.rowsPerSegment;
     const seg = this.v.vectors[(slot / rps) | 0];
@@ -138,37 +145,13 @@ export class HnswGraph {
     if (basisId === 0) return 0;
     const width = this.v.sketchM + 2;
     const at = (slot % rps) * width;
-    for (let j = 0; j < width; j++) this.pairSketch[j] = seg.sketches[at + j];
+    for (let j = 0; j < width; j++) into[j] = seg.sketches[at + j];
     return basisId;
-  }
-
-  /** As `boundedAbove`, between the stored row whose sketch `pairSketchOf` copied (basis `basisId`) and `slot`. */
-  private rowBoundedAbove(basisId: number, slot: number, worst: number): boolean {
-    const rps = this.v.rowsPerSegment;
-    const seg = this.v.vectors[(slot / rps) | 0];
-    if (Atomics.load(seg.header, 0) !== basisId) return false;
-    const m = this.v.sketchM;
-    if (!sketchExceeds(this.pairSketch, 0, seg.sketches, (slot % rps) * (m + 2), m, this.v.negate, worst)) return false;
-    this.pruned++;
-    return true;
   }
 
   /** Uses `sketch` for the walks that follow (undefined: none). */
   private useSketch(sketch: WalkSketch | undefined): void {
-    this.sketch = sketch !== undefined && this.v.sketchM > 0 && !this.boundUseless ? sketch : { ...this.sketch, basisId: 0 };
-  }
-
-  /** The sketch of the stored row at `slot` as a walk's query sketch (basis 0 while its segment is not sketched). */
-  private rowSketch(slot: number): WalkSketch | undefined {
-    if (this.v.sketchM === 0) return undefined;
-    const rps = this.v.rowsPerSegment;
-    const seg = this.v.vectors[(slot / rps) | 0];
-    const basisId = Atomics.load(seg.header, 0);
-    if (basisId === 0) return undefined;
-    const width = this.v.sketchM + 2;
-    const at = (slot % rps) * width;
-    for (let j = 0; j < width; j++) this.ownSketch[j] = seg.sketches[at + j];
-    return { values: this.ownSketch, offset: 0, basisId };
+    this.sketch = sketch !== undefined && this.v.sketchM > 0 && !this.boundUseless ? sketch : NO_SKETCH;
   }
 
   /** The node's top level, or -1 when it is not in the graph. */
@@ -285,7 +268,8 @@ export class HnswGraph {
   insert(slot: number, level: number, efConstruction: number): void {
     const header = this.v.header;
     const vec = this.vector(slot);
-    this.useSketch(this.rowSketch(slot));
+    const basisId = this.copyRowSketch(slot, this.ownSketch);
+    this.useSketch(basisId === 0 ? undefined : { values: this.ownSketch, offset: 0, basisId });
     this.skip = -1;
     level = this.placeNode(slot, level);
     if (Atomics.load(header, HEADER.entry) < 0) {
@@ -362,11 +346,11 @@ export class HnswGraph {
     for (let i = 0; i < n && count < max; i++) {
       const e = candSlots[i];
       const ve = this.vector(e);
-      const sketch = this.pairSketchOf(e);
+      const basisId = this.copyRowSketch(e, this.pairSketch);
       let good = true;
       for (let j = 0; j < count; j++) {
         // The bound may prove the kept neighbour farther from `e` than the base node is, without reading it.
-        if (sketch !== 0 && this.rowBoundedAbove(sketch, this.selected[j], candDist[i])) continue;
+        if (basisId !== 0 && this.boundExceeds(this.pairSketch, 0, basisId, this.selected[j], candDist[i])) continue;
         this.distances++;
         if (this.v.kernel(ve, this.vector(this.selected[j])) < candDist[i]) {
           good = false;

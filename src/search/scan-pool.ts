@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
 import { FairTaskQueue, type SourceTag } from './fair-task-queue.js';
+import { collectDroppedSoon } from './dropped-memory.js';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
 import type { GraphSegmentDescriptor } from '../index/graph-layout.js';
 import type { ScanWorkerData, SegmentBroadcast, WorkerHello, WorkerMetricsDelta, WorkerMetricsReport, WorkerTask } from './messages.js';
@@ -88,6 +89,8 @@ export class ScanPool {
   drop(ids: number[]): void {
     for (const id of ids) this.segments.delete(id);
     if (ids.length > 0) this.channel.postMessage({ type: 'drop', ids } satisfies SegmentBroadcast);
+    // The workers collect on this message; this thread's views go in its own collection (see dropped-memory.ts).
+    collectDroppedSoon();
   }
 
   private broadcast(segments: SegmentDescriptor[]): void {
@@ -104,6 +107,7 @@ export class ScanPool {
   dropGraph(ids: number[]): void {
     for (const id of ids) this.graphSegments.delete(id);
     if (ids.length > 0) this.channel.postMessage({ type: 'drop-graph', ids } satisfies SegmentBroadcast);
+    collectDroppedSoon();
   }
 
   private broadcastGraph(segments: GraphSegmentDescriptor[]): void {
