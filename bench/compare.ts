@@ -1,7 +1,6 @@
 // `vecstore bench compare`: the same data and queries through a VecStore server it starts, usearch's exact search and hnswlib-node.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -119,8 +118,6 @@ export interface CompareReport {
   vecstore: { ingest: IngestReport | null; queries: QueryReport[] };
   notes: string[];
 }
-
-const require = createRequire(import.meta.url);
 
 /** Median of a non-empty list. */
 function median(xs: number[]): number {

@@ -7,7 +7,7 @@ import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { installTraceSeam, type SpanAttributes, type SpanParent } from './trace-seam.js';
-import type { RequestSpan, RequestSpanStart, Tracing, TracingConfig } from './tracing.js';
+import type { RequestSpan, Tracing, TracingConfig } from './tracing.js';
 
 const SAMPLED = 1;
 

@@ -1,9 +1,7 @@
 // Tests for the Prometheus and Alertmanager configuration: promtool/amtool checks and the alert unit tests.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CONTRACT_METRICS, assertRuns, measurementOf, readYaml, repoPath, requireTool, rulesOf, vecstoreMetricsIn } from './support.js';
 
