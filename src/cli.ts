@@ -10,6 +10,7 @@ import { serve } from './serve.js';
 import { VERSION } from './version.js';
 import { DEFAULT_HNSW } from './index/hnsw-index.js';
 import { DEFAULT_INDEX_THRESHOLD, DEFAULT_TARGET_RECALL, type IndexKind } from './engine/engine.js';
+import { JSON_READERS, type JsonReader } from './ingest/json-batch-reader.js';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -83,6 +84,7 @@ const serveCommand = program
   .addOption(new Option('--metric <metric>', 'distance metric of the default collection and of collections created without one').env('VECSTORE_METRIC').choices(METRIC_NAMES as string[]).default('cosine'))
   .addOption(new Option('--workers <n>', 'scan worker threads').env('VECSTORE_WORKERS').default(os.cpus().length, 'the number of cores').argParser(integer(1)))
   .addOption(new Option('--parse-threads <n>', 'threads parsing large JSON and Arrow batch bodies (0: JSON on the front thread, Arrow in one thread)').env('VECSTORE_PARSE_THREADS').default(Math.max(1, Math.floor(os.cpus().length / 2)), 'half the cores').argParser(integer(0)))
+  .addOption(new Option('--json-reader <reader>', 'reader of JSON batch-upsert bodies: fast (vectors read straight to float32, bit-identical) or builtin (JSON.parse)').env('VECSTORE_JSON_READER').choices(JSON_READERS as string[]).default('fast'))
   .addOption(new Option('--fsync <policy>', 'when the log is fsynced: always (group commit), interval:<ms>, or off').env('VECSTORE_FSYNC').default('always'))
   .addOption(new Option('--cache-size <entries>', 'query cache entries (0 turns it off)').env('VECSTORE_CACHE_SIZE').default(10_000).argParser(integer(0)))
   .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
@@ -136,6 +138,7 @@ serveCommand.action(async (opts: Record<string, unknown>) => {
     bm25: { k1: opts.bm25K1 as number, b: opts.bm25B as number },
     checkpointWalBytes: opts.checkpointWalBytes as number,
     parseThreads: opts.parseThreads as number,
+    jsonReader: opts.jsonReader as JsonReader,
     autoCompactRatio: opts.autoCompactRatio as number,
     index: opts.index as IndexKind,
     hnsw: { m: opts.hnswM as number, efConstruction: opts.hnswEfConstruction as number, ef: opts.hnswEf as number },

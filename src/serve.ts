@@ -15,6 +15,7 @@ import { Catalog } from './catalog/catalog.js';
 import { hnswToWire } from './catalog/collection-settings.js';
 import { readApiKeysFile, type ApiKeyEntry } from './catalog/api-keys.js';
 import { ParsePool } from './ingest/parse-pool.js';
+import type { JsonReader } from './ingest/json-batch-reader.js';
 import { startTracing, tracingConfig } from './telemetry/tracing.js';
 
 /** Everything `vecstore serve` can be told. */
@@ -38,6 +39,8 @@ export interface ServeConfig {
   checkpointWalBytes: number;
   /** Threads parsing large JSON and Arrow batch bodies; 0 parses JSON on the front thread (Arrow keeps one thread). */
   parseThreads: number;
+  /** `--json-reader`: the fast batch-body reader, or `builtin` (plain JSON.parse). */
+  jsonReader: JsonReader;
   /** Compact in the background once garbage slots pass this share of used slots (0: off). */
   autoCompactRatio: number;
   /** Index of collections created without one (and of `default`), and its HNSW defaults. */
@@ -139,7 +142,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
     );
   }
   let recovered = false;
-  const parser = new ParsePool({ threads: config.parseThreads, inlineJson: config.parseThreads === 0, maxBodyBytes: config.limits.maxBodyBytes });
+  const parser = new ParsePool({ threads: config.parseThreads, inlineJson: config.parseThreads === 0, maxBodyBytes: config.limits.maxBodyBytes, jsonReader: config.jsonReader });
   const server = await startServer({
     host: config.host,
     port: config.port,

@@ -9,7 +9,7 @@ export function parse(task: ParseTask): unknown {
   if (task.type !== 'parse') throw new Error(`parse worker: unexpected message ${String((task as { type?: unknown }).type)}`);
   let result: ParseResult;
   try {
-    result = packBatch(validateBatchBody(task.format, task.body, task.limits, task.dimension));
+    result = packBatch(validateBatchBody(task.format, task.body, task.limits, task.dimension, task.jsonReader));
   } catch (err) {
     // Whole-body refusals travel as data: a thrown error would lose its code on the way through structured clone.
     if (!(err instanceof VecStoreError)) throw err;

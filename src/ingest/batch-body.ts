@@ -5,15 +5,19 @@ import { isPlainObject, validateBatch, type ValidatedBatch } from '../engine/rec
 import { checkFields } from '../api/request-fields.js';
 import { parseJsonObject } from '../engine/json-body.js';
 import { decodeArrowStream } from './arrow-records.js';
+import { readJsonBatch, type JsonReader } from './json-batch-reader.js';
 import type { BatchFormat, ParsedBatch, ParseResult } from './parse-messages.js';
 
-/** Parses and validates a body: whole-body problems throw; record problems become per-record errors. */
-export function validateBatchBody(format: BatchFormat, body: Uint8Array, limits: Limits, dimension: number | undefined): ValidatedBatch {
+/**
+ * Parses and validates a body: whole-body problems throw; record problems become per-record errors. The fast JSON
+ * reader gives JSON.parse's value with float32 vectors, or nothing when the body needs JSON.parse (and its errors).
+ */
+export function validateBatchBody(format: BatchFormat, body: Uint8Array, limits: Limits, dimension: number | undefined, jsonReader: JsonReader = 'fast'): ValidatedBatch {
   if (format === 'arrow') {
     const rows = decodeArrowStream(body);
     return validateBatch(rows.count, rows.rowAt, limits, dimension);
   }
-  const parsed = parseJsonObject(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  const parsed = (jsonReader === 'fast' ? readJsonBatch(body) : undefined) ?? parseJsonObject(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   checkFields(parsed, 'batchUpsert');
   const records = parsed.records;
   if (!Array.isArray(records)) throw new VecStoreError('validation', 'records: must be an array of {id, vector, metadata?, text?}');

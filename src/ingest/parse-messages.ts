@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Limits } from '../engine/limits.js';
 import type { BatchError } from '../engine/record-validation.js';
 import type { Metadata } from '../store/vector-store.js';
+import type { JsonReader } from './json-batch-reader.js';
 
 /** The body formats a batch-upsert accepts. */
 export type BatchFormat = 'json' | 'arrow';
@@ -15,6 +16,8 @@ export interface ParseTask {
   body: Uint8Array;
   limits: Limits;
   dimension: number | undefined;
+  /** The reader of JSON bodies (`--json-reader`). */
+  jsonReader: JsonReader;
 }
 
 /** The good records of a batch, column by column; vectors back to back in one transferred buffer. */

@@ -5,6 +5,7 @@ import type { Limits } from '../engine/limits.js';
 import type { ValidatedBatch } from '../engine/record-validation.js';
 import { unpackResult, validateBatchBody } from './batch-body.js';
 import type { BatchFormat, ParseResult, ParseTask } from './parse-messages.js';
+import type { JsonReader } from './json-batch-reader.js';
 
 const WORKER_FILE = new URL('../../workers/parse-worker.js', import.meta.url);
 
@@ -24,6 +25,8 @@ export interface ParsePoolOptions {
   inlineJson?: boolean;
   /** The largest body (sizes the workers' heap limit). */
   maxBodyBytes: number;
+  /** The reader of JSON bodies (`--json-reader`): the fast one unless told `builtin` (plain JSON.parse). */
+  jsonReader?: JsonReader;
 }
 
 /**
@@ -34,9 +37,11 @@ export interface ParsePoolOptions {
 export class ParsePool {
   private readonly pool: Piscina<ParseTask, ParseResult>;
   private readonly inlineJson: boolean;
+  private readonly jsonReader: JsonReader;
 
   constructor(options: ParsePoolOptions) {
     this.inlineJson = options.inlineJson === true;
+    this.jsonReader = options.jsonReader ?? 'fast';
     const bodyMb = Math.ceil(options.maxBodyBytes / (1024 * 1024));
     this.pool = new Piscina<ParseTask, ParseResult>({
       filename: WORKER_FILE.href,
@@ -51,10 +56,10 @@ export class ParsePool {
 
   /** Validates a batch body; throws the body's VecStoreError when the whole body is refused. */
   async parse(format: BatchFormat, body: Buffer, limits: Limits, dimension: number | undefined): Promise<ValidatedBatch> {
-    if (format === 'json' && (this.inlineJson || body.length <= INLINE_JSON_BYTES)) return validateBatchBody(format, body, limits, dimension);
+    if (format === 'json' && (this.inlineJson || body.length <= INLINE_JSON_BYTES)) return validateBatchBody(format, body, limits, dimension, this.jsonReader);
     // Transfer the body when it owns its whole buffer (large bodies do); otherwise a copy is what can be transferred.
     const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? new Uint8Array(body.buffer) : new Uint8Array(body);
-    const task: ParseTask = { type: 'parse', format, body: owned, limits, dimension };
+    const task: ParseTask = { type: 'parse', format, body: owned, limits, dimension, jsonReader: this.jsonReader };
     let result: ParseResult;
     try {
       result = await this.pool.run(task, { transferList: [owned.buffer as ArrayBuffer], signal: AbortSignal.timeout(PARSE_TIMEOUT_MS) });
