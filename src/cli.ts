@@ -303,6 +303,16 @@ bench
     const { runIngestBenchmark } = await import('../bench/ingest-bench.js');
     await runIngestBenchmark(opts);
   });
+bench
+  .command('json-reader')
+  .description('ms per JSON batch-upsert body of full-precision floats: JSON.parse (--json-reader builtin) against the fast reader')
+  .option('--rows <n>', 'records in the body', integer(1), 1000)
+  .option('--dim <d>', 'dimension', integer(1), 768)
+  .option('--rounds <n>', 'timed rounds per reader', integer(1), 20)
+  .action(async (opts: { rows: number; dim: number; rounds: number }) => {
+    const { runJsonReaderBenchmark } = await import('../bench/json-reader-bench.js');
+    runJsonReaderBenchmark(opts);
+  });
 if (process.argv[2] === 'bench') {
   const { registerBenchCommands } = await import('../bench/bench-commands.js');
   registerBenchCommands(bench);

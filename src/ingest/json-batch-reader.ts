@@ -283,7 +283,6 @@ const OUT_OF_ROOM = -2;
  * which keeps the loop tight): their count, UNREADABLE, or OUT_OF_ROOM when `out` is full.
  */
 function fillVector(b: Buffer, view: DataView, from: number, out: Float32Array, start: number): number {
-  const end = b.length;
   const room = out.length - start;
   let p = from;
   let c = b[p];
@@ -318,8 +317,10 @@ function fillVector(b: Buffer, view: DataView, from: number, out: Float32Array, 
       if (digits === 0) while (b[p] === ZERO) p++;
       const sigStart = p;
       // Four digits at a time, the last word's 0-3 digits without a branch on their count: random floats' digit
-      // counts vary, and a mispredicted branch per number costs more than its arithmetic.
-      while (p + 4 <= end) {
+      // counts vary, and a mispredicted branch per number costs more than its arithmetic. No bound check: in a
+      // well-formed body at least `]}]}` follow a vector's digits, and a truncated one makes the DataView throw
+      // (a RangeError: the body goes to JSON.parse).
+      for (;;) {
         const x = view.getInt32(p, true);
         // A high bit in each byte that is not a digit: after xor with '0' a digit byte is 0-9, and 0x76 added to a
         // byte under 0x80 carries into its high bit exactly from 10 up.
@@ -338,11 +339,6 @@ function fillVector(b: Buffer, view: DataView, from: number, out: Float32Array, 
         break;
       }
       c = b[p];
-      // Near the end of the body: the rest of the digits one by one.
-      while (c >= ZERO && c <= NINE) {
-        m = m * 10 + (c - ZERO);
-        c = b[++p];
-      }
       if (p === fracStart) return UNREADABLE;
       digits += p - sigStart;
       exp = fracStart - p;
