@@ -74,7 +74,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
         // Validated per record against the same schema's field table (in the parse workers for large bodies).
         const format = ctx.contentType.startsWith(ARROW_STREAM_TYPE) ? 'arrow' : 'json';
         const batch = parser
-          ? await parser.parse(format, ctx.body, limits, c.engine.dimension)
+          ? await parser.parse(format, ctx.body, limits, { dimension: c.engine.dimension, metric: c.engine.metric, sketchBasis: c.engine.sketchBasis })
           : validateBatchBody(format, ctx.body, limits, c.engine.dimension);
         const outcome = await c.engine.batchUpsertValidated(batch);
         metrics?.upserts.inc({ batch: 'batch' });

@@ -2,6 +2,7 @@
 import { VecStoreError } from '../errors.js';
 import { higherScoreIsBetter, normalizeInPlace, rankDistanceFn, scoreFromRankDistance, vectorProblem, type MetricName } from '../distance/metric.js';
 import { VectorStore, type Metadata, type RecordView, type StoredRecord, type StoreView } from '../store/vector-store.js';
+import type { SketchBasis } from '../store/row-sketcher.js';
 import { ScanPool } from '../search/scan-pool.js';
 import { QueryBatcher, type SearchOutcome } from '../search/query-batcher.js';
 import { FlatIndex } from '../index/flat-index.js';
@@ -10,6 +11,7 @@ import type { SavedRecallTable } from '../index/recall-table.js';
 import type { QuerySketcher, SearchPath, VectorIndex } from '../index/vector-index.js';
 import { RecallMonitor } from './recall-monitor.js';
 import type { CheckpointCapture } from '../persistence/checkpoint.js';
+import { decodePayload, encodeRecord, RECORD_HEADER_BYTES } from '../persistence/wal.js';
 import type { WorkerMetricsDelta } from '../search/messages.js';
 import { fuseCandidates, type FusionMethod } from '../search/fusion.js';
 import { compileFilter, type FilterPredicate } from './filter.js';
@@ -18,7 +20,7 @@ import { inSlices } from './time-slices.js';
 import { TextIndex } from './text-index.js';
 import { QueryCache } from './query-cache.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
-import { parseMetadata, validateBatch, type BatchError, type RecordInput, type ValidatedBatch } from './record-validation.js';
+import { parseMetadata, refuseUnstorable, validateBatch, type BatchError, type RecordInput, type ValidatedBatch } from './record-validation.js';
 import { mergePatch } from './merge-patch.js';
 import { IdOrder } from './id-order.js';
 import { NO_JOURNAL, type Journal, type Mutation } from './mutation.js';
@@ -312,6 +314,11 @@ export class VecStoreEngine {
     return this.store.dimension;
   }
 
+  /** The basis the store sketches rows with now (for parse workers preparing rows), if any. */
+  get sketchBasis(): SketchBasis | undefined {
+    return this.store.sketchBasis;
+  }
+
   /** True once every scan worker has started. */
   get workersReady(): boolean {
     return this.pool.ready;
@@ -353,35 +360,19 @@ export class VecStoreEngine {
    * by another batch since the validation ran, so good records are checked against it once more.
    */
   async batchUpsertValidated(batch: ValidatedBatch): Promise<BatchOutcome> {
-    const errors = [...batch.errors];
-    let good = batch.records;
-    const dim = this.store.dimension;
-    // Vectors the metric cannot score (see vectorProblem) are refused here: validation elsewhere does not know the metric.
-    const problemOf = (r: RecordInput, index: number): BatchError | undefined => {
-      if (dim !== undefined && r.vector.length !== dim) {
-        return { index, id: r.id, error: `records[${index}].vector: expected ${dim} dimensions, got ${r.vector.length}`, code: 'dimension_mismatch' };
-      }
-      const problem = vectorProblem(this.metric, r.vector);
-      return problem === undefined ? undefined : { index, id: r.id, error: `records[${index}].vector: ${problem}`, code: 'validation' };
-    };
-    if (good.some((r, i) => problemOf(r, batch.indexes[i]) !== undefined)) {
-      good = [];
-      batch.records.forEach((r, i) => {
-        const problem = problemOf(r, batch.indexes[i]);
-        if (problem === undefined) good.push(r);
-        else errors.push(problem);
-      });
-      errors.sort((a, b) => a.index - b.index);
-    }
+    // Vectors the metric cannot score (see vectorProblem) are refused here unless a parse worker refused them for this
+    // metric already: validation elsewhere does not know the metric.
+    const usable = batch.preparedFor === undefined || batch.preparedFor === this.metric ? batch : recordsAsSent(batch);
+    const checked = refuseUnstorable(usable, this.store.dimension, usable.preparedFor === this.metric ? undefined : this.metric);
     let inserted = 0;
     let updated = 0;
-    if (good.length > 0) {
-      for (const outcome of (await this.commit({ type: 'upsert', records: good })).outcomes) {
+    if (checked.records.length > 0) {
+      for (const outcome of (await this.commit({ type: 'upsert', records: checked.records, encoded: logRecordOfKept(usable, checked) })).outcomes) {
         if (outcome === 'inserted') inserted++;
         else updated++;
       }
     }
-    return { inserted, updated, errors };
+    return { inserted, updated, errors: checked.errors };
   }
 
   /** Deletes a record for good. Throws not_found for an unknown id. */
@@ -492,7 +483,7 @@ export class VecStoreEngine {
     switch (mutation.type) {
       case 'upsert': {
         const outcomes = mutation.records.map((r) => {
-          const outcome = this.store.upsert(r.id, r.vector, r.metadata, r.text);
+          const outcome = this.store.upsert(r.id, r.vector, r.metadata, r.text, r.prepared);
           this.textIndex.set(r.id, r.text ?? '');
           return outcome;
         });
@@ -886,4 +877,30 @@ function withThreshold<T extends QueryAnswer>(answer: T, threshold: number | und
 
 function fraction(part: number, whole: number): number {
   return whole > 0 ? part / whole : 0;
+}
+
+/**
+ * A batch a parse worker prepared for another metric (a store's metric never changes, so this is a safeguard) taken
+ * back to its records as sent: its log record holds them, the records themselves may hold rows normalised already.
+ */
+function recordsAsSent(batch: ValidatedBatch): ValidatedBatch {
+  const { logRecord } = batch;
+  // Without a log record the worker left the vectors as sent and prepared nothing.
+  if (!logRecord) return { ...batch, preparedFor: undefined };
+  const sent = decodePayload(logRecord.subarray(RECORD_HEADER_BYTES));
+  if (sent.type !== 'upsert') throw new Error('a prepared batch\'s log record is not an upsert');
+  return { records: sent.records, indexes: batch.indexes, errors: batch.errors, logRecord };
+}
+
+/**
+ * The log record of the records kept from a prepared batch. Its own log record holds exactly its records, with the
+ * vectors as sent (the records themselves may hold them normalised already); when some were refused here, the kept
+ * ones are taken from it and encoded again, so the log never holds a vector other than the one sent.
+ */
+function logRecordOfKept(batch: ValidatedBatch, kept: ValidatedBatch): Buffer | undefined {
+  if (kept === batch || !batch.logRecord) return batch.logRecord;
+  const sent = decodePayload(batch.logRecord.subarray(RECORD_HEADER_BYTES));
+  if (sent.type !== 'upsert') throw new Error('a prepared batch\'s log record is not an upsert');
+  const keep = new Set(kept.records);
+  return encodeRecord({ type: 'upsert', records: sent.records.filter((_, i) => keep.has(batch.records[i])) });
 }

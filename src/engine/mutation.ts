@@ -6,7 +6,8 @@ type MetadataObject = Record<string, unknown>;
 
 /** One logged change. A batch is one mutation, so it is replayed whole or not at all. */
 export type Mutation =
-  | { type: 'upsert'; records: RecordInput[] }
+  /** `encoded`: the log record of exactly these records, encoded ahead (by a parse worker), written as it is. */
+  | { type: 'upsert'; records: RecordInput[]; encoded?: Buffer }
   | { type: 'delete'; id: string }
   | { type: 'soft_delete'; id: string }
   | { type: 'restore'; id: string }

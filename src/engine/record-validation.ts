@@ -2,6 +2,8 @@
 import { VecStoreError } from '../errors.js';
 import type { Limits } from './limits.js';
 import type { Metadata } from '../store/vector-store.js';
+import type { PreparedRow } from '../store/row-preparation.js';
+import { vectorProblem, type MetricName } from '../distance/metric.js';
 
 /** A record ready to be written. */
 export interface RecordInput {
@@ -9,6 +11,8 @@ export interface RecordInput {
   vector: Float32Array;
   metadata?: Metadata;
   text?: string;
+  /** The row as the store keeps it, computed by a parse worker (the store computes it otherwise). */
+  prepared?: PreparedRow;
 }
 
 /** Whether a value is a plain JSON object (not null, not an array). */
@@ -119,6 +123,39 @@ export interface ValidatedBatch {
   /** Per good record, its index in the request (errors and answers name records by index). */
   indexes: number[];
   errors: BatchError[];
+  /**
+   * The metric a parse worker prepared the batch for: it refused the vectors that metric cannot score, and its records'
+   * `prepared` rows are rows as a store of that metric keeps them.
+   */
+  preparedFor?: MetricName;
+  /** The log record of exactly `records` as one upsert, encoded by a parse worker. */
+  logRecord?: Buffer;
+}
+
+/**
+ * Moves the records a store cannot take (another dimension than `dimension`; under `metric`, a vector vectorProblem
+ * refuses) from the good records to the errors, keeping errors in request order. The batch itself when none is.
+ */
+export function refuseUnstorable(batch: ValidatedBatch, dimension: number | undefined, metric: MetricName | undefined): ValidatedBatch {
+  const problemOf = (r: RecordInput, index: number): BatchError | undefined => {
+    if (dimension !== undefined && r.vector.length !== dimension) {
+      return { index, id: r.id, error: `records[${index}].vector: expected ${dimension} dimensions, got ${r.vector.length}`, code: 'dimension_mismatch' };
+    }
+    const problem = metric === undefined ? undefined : vectorProblem(metric, r.vector);
+    return problem === undefined ? undefined : { index, id: r.id, error: `records[${index}].vector: ${problem}`, code: 'validation' };
+  };
+  const problems = batch.records.map((r, i) => problemOf(r, batch.indexes[i]));
+  if (problems.every((p) => p === undefined)) return batch;
+  const out: ValidatedBatch = { records: [], indexes: [], errors: [...batch.errors], preparedFor: batch.preparedFor };
+  batch.records.forEach((r, i) => {
+    const problem = problems[i];
+    if (problem === undefined) {
+      out.records.push(r);
+      out.indexes.push(batch.indexes[i]);
+    } else out.errors.push(problem);
+  });
+  out.errors.sort((a, b) => a.index - b.index);
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@ import { VecStoreError } from '../errors.js';
 import type { Limits } from '../engine/limits.js';
 import type { ValidatedBatch } from '../engine/record-validation.js';
 import { unpackResult, validateBatchBody } from './batch-body.js';
-import type { BatchFormat, ParseResult, ParseTask } from './parse-messages.js';
+import type { BatchFormat, IngestTarget, ParseResult, ParseTask } from './parse-messages.js';
 import type { JsonReader } from './json-batch-reader.js';
 
 const WORKER_FILE = new URL('../../workers/parse-worker.js', import.meta.url);
@@ -55,11 +55,11 @@ export class ParsePool {
   }
 
   /** Validates a batch body; throws the body's VecStoreError when the whole body is refused. */
-  async parse(format: BatchFormat, body: Buffer, limits: Limits, dimension: number | undefined): Promise<ValidatedBatch> {
-    if (format === 'json' && (this.inlineJson || body.length <= INLINE_JSON_BYTES)) return validateBatchBody(format, body, limits, dimension, this.jsonReader);
+  async parse(format: BatchFormat, body: Buffer, limits: Limits, target: IngestTarget): Promise<ValidatedBatch> {
+    if (format === 'json' && (this.inlineJson || body.length <= INLINE_JSON_BYTES)) return validateBatchBody(format, body, limits, target.dimension, this.jsonReader);
     // Transfer the body when it owns its whole buffer (large bodies do); otherwise a copy is what can be transferred.
     const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? new Uint8Array(body.buffer) : new Uint8Array(body);
-    const task: ParseTask = { type: 'parse', format, body: owned, limits, dimension, jsonReader: this.jsonReader };
+    const task: ParseTask = { type: 'parse', format, body: owned, limits, target, jsonReader: this.jsonReader };
     let result: ParseResult;
     try {
       result = await this.pool.run(task, { transferList: [owned.buffer as ArrayBuffer], signal: AbortSignal.timeout(PARSE_TIMEOUT_MS) });

@@ -510,7 +510,7 @@ export class WriteAheadLog {
 
   /** Appends one mutation; throws a `storage` VecStoreError synchronously when the disk refuses the bytes. */
   append(mutation: Mutation): Promise<void> {
-    const frame = encodeRecord(mutation);
+    const frame = (mutation.type === 'upsert' ? mutation.encoded : undefined) ?? encodeRecord(mutation);
     return this.appendFrame(frame);
   }
 

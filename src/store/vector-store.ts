@@ -1,8 +1,8 @@
 // The record store: id → slot map, metadata and text, and the shared segments it writes (the only writer).
 import { VecStoreError } from '../errors.js';
 import type { MetricName } from '../distance/metric.js';
-import { normalizeInPlace } from '../distance/metric.js';
-import { RowSketcher } from './row-sketcher.js';
+import { RowSketcher, type SketchBasis } from './row-sketcher.js';
+import { storedRow, type PreparedRow } from './row-preparation.js';
 import {
   defaultRowsPerSegment,
   headerView,
@@ -115,6 +115,8 @@ export class VectorStore {
   /** Sketches rows for pruned scans, once enough rows exist to find a basis (dimensions ≥ 64 only). */
   private sketcher: RowSketcher | undefined;
   private readonly sketchScratch = new Float32Array(64);
+  /** The current sketcher's basis as plain data, made once per sketcher (see sketchBasis). */
+  private sketcherBasis: SketchBasis | undefined;
   /** Bumped by every change; query caches key on it so no stale answer survives a write. */
   generation = 0;
   listener: SegmentListener | undefined;
@@ -145,16 +147,18 @@ export class VectorStore {
   }
 
   /** Inserts or replaces a record. The vector is written into a fresh slot before its liveness bit is set. */
-  upsert(id: string, vector: Float32Array, metadata: Metadata | undefined, text: string | undefined): 'inserted' | 'updated' {
+  upsert(id: string, vector: Float32Array, metadata: Metadata | undefined, text: string | undefined, prepared?: PreparedRow): 'inserted' | 'updated' {
     if (this.dim === undefined) this.setDimension(vector.length);
     this.checkDimension(vector.length, 'vector');
     const slot = this.allocateSlot();
     const { seg, row } = this.locate(slot);
     // Normalise and sketch an ordinary copy, then write it once: V8 reads and writes SharedArrayBuffer-backed arrays
-    // element by element far more slowly than ordinary ones, while `set` copies between them at memcpy speed.
-    const row32 = this.metric === 'cosine' ? normalizeInPlace(new Float32Array(vector)) : vector;
+    // element by element far more slowly than ordinary ones, while `set` copies between them at memcpy speed. A parse
+    // worker may have done both already (see row-preparation.ts); its sketch counts only under the current basis.
+    const row32 = prepared?.row ?? storedRow(vector, this.metric);
     seg.data.set(row32, row * this.dim!);
-    this.writeSketch(seg, row, row32);
+    if (prepared?.sketch && this.sketcher && prepared.sketchBasis === this.sketcher.id) seg.sketches.set(prepared.sketch, row * (this.sketcher.m + 2));
+    else this.writeSketch(seg, row, row32);
     this.slotIds[slot] = id;
     const previous = this.records.get(id);
     const record: StoredRecord = { id, slot, metadata, text, deleted: false };
@@ -472,6 +476,12 @@ export class VectorStore {
     if (!this.sketcher) return 0;
     this.sketcher.sketch(query, out, offset);
     return this.sketcher.id;
+  }
+
+  /** The basis rows are sketched with now, for a parse worker to prepare rows with (undefined while rows are not sketched). */
+  get sketchBasis(): SketchBasis | undefined {
+    if (this.sketcher && this.sketcherBasis?.id !== this.sketcher.id) this.sketcherBasis = this.sketcher.basis();
+    return this.sketcher ? this.sketcherBasis : undefined;
   }
 
   /** Float32 values per row sketch for this store's dimension (0: rows are never sketched). */
