@@ -43,44 +43,58 @@ function makeData(rows: number, dim: number): Data {
   return { dim, vectors };
 }
 
-function arrowBatch(data: Data, from: number, to: number): Uint8Array {
+function arrowBatch(data: Data, from: number, to: number): Buffer {
   const ids: string[] = [];
   const metadata: Array<Record<string, unknown>> = [];
   for (let i = from; i < to; i++) {
     ids.push(`v${i}`);
     metadata.push(metadataOf(i));
   }
-  return encodeArrowBatch({ ids, dimension: data.dim, vectors: data.vectors.subarray(from * data.dim, to * data.dim), metadata });
+  const bytes = encodeArrowBatch({ ids, dimension: data.dim, vectors: data.vectors.subarray(from * data.dim, to * data.dim), metadata });
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function jsonBatch(data: Data, from: number, to: number): string {
+function jsonBatch(data: Data, from: number, to: number): Buffer {
   const records = [];
   for (let i = from; i < to; i++) records.push({ id: `v${i}`, vector: Array.from(data.vectors.subarray(i * data.dim, (i + 1) * data.dim)), metadata: metadataOf(i) });
-  return JSON.stringify({ records });
+  return Buffer.from(JSON.stringify({ records }));
 }
 
-/** Sends rows [from, to) in batches with `concurrency` requests in flight; returns vectors/s. */
-async function ingest(url: string, data: Data, from: number, to: number, o: IngestBenchOptions, format: 'arrow' | 'json'): Promise<number> {
-  let next = from;
+/** Request bodies of rows [from, to), encoded before any is timed (a real client encodes on its own machine). */
+interface Bodies {
+  format: 'arrow' | 'json';
+  rows: number;
+  list: Buffer[];
+}
+
+function encodeBodies(data: Data, from: number, to: number, format: 'arrow' | 'json', batch: number): Bodies {
+  const list: Buffer[] = [];
+  for (let start = from; start < to; start += batch) {
+    const end = Math.min(to, start + batch);
+    list.push(format === 'arrow' ? arrowBatch(data, start, end) : jsonBatch(data, start, end));
+  }
+  return { format, rows: to - from, list };
+}
+
+/** Sends the bodies with `concurrency` requests in flight; returns vectors/s. */
+async function ingest(url: string, bodies: Bodies, concurrency: number): Promise<number> {
+  let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: o.concurrency }, async () => {
-      while (next < to) {
-        const start = next;
-        const end = Math.min(to, start + (format === 'arrow' ? o.batch : o.jsonBatch));
-        next = end;
-        const body = format === 'arrow' ? arrowBatch(data, start, end) : jsonBatch(data, start, end);
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.list.length) {
+        const body = bodies.list[next++];
         const res = await fetch(`${url}/v1/batch-upsert`, {
           method: 'POST',
-          headers: { 'content-type': format === 'arrow' ? ARROW_STREAM_TYPE : 'application/json' },
-          body: (typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)) as BodyInit,
+          headers: { 'content-type': bodies.format === 'arrow' ? ARROW_STREAM_TYPE : 'application/json' },
+          body: body as unknown as BodyInit,
         });
         const answer = (await res.json()) as { inserted?: number; updated?: number; errors?: unknown[]; error?: string };
         if (!res.ok || answer.errors?.length) throw new Error(`batch-upsert ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
       }
     }),
   );
-  return (to - from) / ((performance.now() - started) / 1000);
+  return bodies.rows / ((performance.now() - started) / 1000);
 }
 
 /** Runs queries with random vectors in a loop until `done` resolves; returns their latencies in ms. */
@@ -179,7 +193,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vecstore-ingest-bench-'));
   const dataDir = path.join(work, 'data');
-  console.log(`ingest bench: ${fmt(o.rows)} × ${o.dim} float32 (full precision) with metadata, --fsync always, batches of ${o.batch} (JSON: ${o.jsonBatch}), ${o.concurrency} requests in flight, ${QUERY_CLIENTS} query clients; ${os.cpus().length} cores`);
+  console.log(`ingest bench: ${fmt(o.rows)} × ${o.dim} float32 (full precision) with metadata, --fsync always, batches of ${o.batch} (JSON: ${o.jsonBatch}) encoded before timing, ${o.concurrency} requests in flight, ${QUERY_CLIENTS} query clients; ${os.cpus().length} cores`);
   const data = makeData(o.rows, o.dim);
   const half = Math.floor(o.rows / 2);
   const rows: Array<Record<string, string>> = [];
@@ -201,10 +215,11 @@ export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
       // The first rows are sent untimed: they pay for worker start-up, JIT and the store's one-off sketch basis (computed
       // once 1,024 rows exist).
       const warm = Math.min(Math.max(o.batch, 2048), Math.floor(half / 2));
-      await ingest(s.url, data, 0, warm, o, 'arrow');
-      arrowRate = await ingest(s.url, data, warm, half, o, 'arrow');
+      await ingest(s.url, encodeBodies(data, 0, warm, 'arrow', o.batch), o.concurrency);
+      arrowRate = await ingest(s.url, encodeBodies(data, warm, half, 'arrow', o.batch), o.concurrency);
       idleHalf = await idleP99(s.url, o.dim, o.idleSeconds);
-      const loading = ingest(s.url, data, half, o.rows, o, 'arrow');
+      const secondHalf = encodeBodies(data, half, o.rows, 'arrow', o.batch);
+      const loading = ingest(s.url, secondHalf, o.concurrency);
       const [withQueries, latencies] = await Promise.all([loading, queryLoop(s.url, o.dim, loading)]);
       duringP99 = percentile(latencies, 99);
       idleFull = await idleP99(s.url, o.dim, o.idleSeconds);
@@ -217,16 +232,17 @@ export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
     }
 
     const jsonRows = Math.min(o.jsonRows, o.rows);
+    const jsonBodies = encodeBodies(data, 0, jsonRows, 'json', o.jsonBatch);
     s = await server(dataDir, o, ['--parse-threads', '0']);
     let jsonInline: number;
     try {
-      jsonInline = await ingest(s.url, data, 0, jsonRows, o, 'json');
+      jsonInline = await ingest(s.url, jsonBodies, o.concurrency);
     } finally {
       await s.stop();
     }
     s = await server(dataDir, o);
     try {
-      const jsonPool = await ingest(s.url, data, 0, jsonRows, o, 'json');
+      const jsonPool = await ingest(s.url, jsonBodies, o.concurrency);
       row('JSON, parsed on the front thread (--parse-threads 0, before)', `${fmt(jsonInline)} vectors/s`, `${fmt(jsonRows)} rows`);
       row('JSON, parsed in the parse pool (now)', `${fmt(jsonPool)} vectors/s`, `${(jsonPool / jsonInline).toFixed(2)}× the front-thread rate`);
     } finally {

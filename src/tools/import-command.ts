@@ -50,7 +50,8 @@ export async function runImport(o: ImportOptions): Promise<ImportSummary> {
   const idsInFlight = new Map<string, Promise<void>>();
   let failure: unknown;
   try {
-    for await (const batch of source.batches(o.batchSize)) {
+    // Batches are read ahead so that decoding the file (a Parquet row group at a time) overlaps the requests in flight.
+    for await (const batch of readAhead(source.batches(o.batchSize), 2 * o.concurrency + 2)) {
       if (failure) break;
       const kept = withoutIds(batch, skip);
       summary.skipped += kept.skipped;
@@ -135,4 +136,28 @@ function withoutIds(batch: ImportRows, skip: Set<string>): { batch: ImportRows; 
     },
     skipped,
   };
+}
+
+/**
+ * The items of `source`, pulled up to `depth` ahead of the consumer: an async generator runs its pulls one after the
+ * other, so the next ones are decoded while the consumer waits on something else.
+ */
+async function* readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const pending: Array<Promise<IteratorResult<T>>> = [];
+  try {
+    for (;;) {
+      while (pending.length < depth) {
+        const next = it.next();
+        // Awaited in turn below; until then a failure must not count as an unhandled rejection.
+        next.catch(() => undefined);
+        pending.push(next);
+      }
+      const result = await pending.shift()!;
+      if (result.done) return;
+      yield result.value;
+    }
+  } finally {
+    await it.return?.();
+  }
 }

@@ -115,7 +115,9 @@ export class ColumnBatchBuilder {
     const list = vector as ArrayLike<unknown>;
     if (this.out.rows.length === 0) this.out.dimension = list.length;
     if (list.length !== this.out.dimension) return reject(`${this.names.vector}: expected ${this.out.dimension} dimensions, got ${list.length}`);
-    for (let i = 0; i < list.length; i++) {
+    // A float column read flat is numbers by construction; a list of JavaScript values is checked element by element.
+    const floats = list instanceof Float32Array || list instanceof Float64Array;
+    for (let i = 0; !floats && i < list.length; i++) {
       if (typeof list[i] !== 'number') return reject(`${this.names.vector}[${i}]: must be a number, got ${list[i] === null ? 'null' : typeof list[i]}`);
     }
     let metadata: Record<string, unknown> | undefined;
@@ -131,7 +133,8 @@ export class ColumnBatchBuilder {
       grown.set(this.values.subarray(0, this.used));
       this.values = grown;
     }
-    for (let i = 0; i < list.length; i++) this.values[this.used + i] = list[i] as number;
+    if (floats) this.values.set(list, this.used);
+    else for (let i = 0; i < list.length; i++) this.values[this.used + i] = list[i] as number;
     this.used += list.length;
     this.out.rows.push(row);
     this.out.ids.push(id);
