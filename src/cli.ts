@@ -87,7 +87,7 @@ const serveCommand = program
   .addOption(new Option('--json-reader <reader>', 'reader of JSON batch-upsert bodies: fast (vectors read straight to float32, bit-identical) or builtin (JSON.parse)').env('VECSTORE_JSON_READER').choices(JSON_READERS as string[]).default('fast'))
   .addOption(new Option('--fsync <policy>', 'when the log is fsynced: always (group commit), interval:<ms>, or off').env('VECSTORE_FSYNC').default('always'))
   .addOption(new Option('--cache-size <entries>', 'query cache entries (0 turns it off)').env('VECSTORE_CACHE_SIZE').default(10_000).argParser(integer(0)))
-  .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
+  .addOption(new Option('--checkpoint-wal-bytes <bytes>', 'fold the log into a checkpoint once it grows past this (or past the newest checkpoint\'s size, if larger)').env('VECSTORE_CHECKPOINT_WAL_BYTES').default(256 * 1024 * 1024).argParser(integer(1)))
   .addOption(new Option('--auto-compact-ratio <ratio>', 'compact in the background once garbage slots (left by updates and hard deletes) pass this share of used slots; 0 turns it off').env('VECSTORE_AUTO_COMPACT_RATIO').default(0.5).argParser(ratio))
   .addOption(new Option('--api-key <keys>', 'API key(s) with full access; repeat or separate with commas').env('VECSTORE_API_KEY').argParser(keyList).default([], 'none'))
   .addOption(new Option('--cors-origin <origins>', 'origin(s) browser applications may call from, or * for any; repeat or separate with commas (default: CORS off)').env('VECSTORE_CORS_ORIGIN').argParser(keyList).default([], 'none'))

@@ -8,6 +8,7 @@ import { DataDirLock, dataDirLayout, fsyncDir, fsyncFile } from '../persistence/
 import {
   CHECKPOINT_FILES,
   checkpointDirName,
+  directoryBytes,
   loadCheckpointRows,
   readCheckpointDir,
   readManifest,
@@ -91,6 +92,12 @@ export class Durability implements Journal {
   private readonly wal: WriteAheadLog;
   private readonly snapshots: SnapshotStore;
   private readonly checkpointWalBytes: number;
+  /**
+   * Bytes of the newest checkpoint. The log may grow to that size too before it is folded into the next one: a bulk
+   * load then writes each byte to checkpoints a bounded number of times (at most about twice in all) instead of once
+   * per `checkpointWalBytes` of log, and recovery never replays more log than the checkpoint it starts from holds.
+   */
+  private checkpointBytes: number;
   /** Checkpoints and restores run one at a time, in call order. */
   private exclusiveTail: Promise<unknown> = Promise.resolve();
   private readonly background = new Set<Promise<unknown>>();
@@ -120,6 +127,7 @@ export class Durability implements Journal {
     this.snapshots = init.snapshots;
     this.recovery = init.recovery;
     this.checkpointWalBytes = init.options.checkpointWalBytes ?? DEFAULT_CHECKPOINT_WAL_BYTES;
+    this.checkpointBytes = init.recovery.checkpoint === null ? 0 : directoryBytes(path.join(init.root, init.recovery.checkpoint));
     this.wal.onBroken = (err) => {
       this.logger.error({ err: err.message }, 'write-ahead log fsync failed; refusing writes until a checkpoint succeeds');
       this.scheduleRepair();
@@ -266,7 +274,7 @@ export class Durability implements Journal {
       this.storageFailing = false;
       this.logger.info({}, 'write-ahead log writable again');
     }
-    if (this.wal.bytesSinceRotation >= this.checkpointWalBytes) this.checkpointInBackground();
+    if (this.wal.bytesSinceRotation >= Math.max(this.checkpointWalBytes, this.checkpointBytes)) this.checkpointInBackground();
     return durable;
   }
 
@@ -323,6 +331,7 @@ export class Durability implements Journal {
         fsyncDir(root);
         const previous = readManifest(root);
         writeManifest(root, { format: 1, checkpoint: name, walSeq: coveredSeq });
+        this.checkpointBytes = bytes;
         this.logger.info({ checkpoint: name, records: capture.records.length, bytes, duration_ms: Math.round(performance.now() - started) }, 'checkpoint written');
         // Everything in a file whose fsync failed is now in the checkpoint, and later records go to a fresh file.
         if (this.wal.repairedUpTo(coveredSeq)) this.logger.info({}, 'write-ahead log repaired by a checkpoint; accepting writes again');
@@ -437,6 +446,7 @@ export class Durability implements Journal {
       try {
         this.wal.rotate(seq + 1);
         writeManifest(root, { format: 1, checkpoint: checkpointName, walSeq: seq });
+        this.checkpointBytes = directoryBytes(contents.dir);
       } catch (err) {
         // The old manifest still rules, and every write (old file or new) is in the log it replays.
         throw storageError(`cannot restore snapshot ${name}`, err);

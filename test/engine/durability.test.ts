@@ -173,6 +173,35 @@ test('the log is checkpointed automatically once it passes checkpointWalBytes', 
   }
 });
 
+test('after a checkpoint larger than checkpointWalBytes, the log grows to that size before the next one', async () => {
+  const dir = tempDir('dur-proportional');
+  const live = await openStore(dir, { checkpointWalBytes: 4096 });
+  const written = () => live.logger.lines.filter((l) => l.msg === 'checkpoint written').length;
+  const load = async (prefix: string, n: number) => {
+    const vectors = randomVectors(n, DIM, n);
+    for (let i = 0; i < n; i += 100) await live.engine.batchUpsert(vectors.slice(i, i + 100).map((v, j) => ({ id: `${prefix}${i + j}`, vector: v, metadata: { i: i + j } })));
+  };
+  try {
+    await load('a', 3000);
+    await live.durability.checkpoint();
+    const [name] = fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint'));
+    const checkpointBytes = fs.readdirSync(path.join(dir, name)).reduce((t, f) => t + fs.statSync(path.join(dir, name, f)).size, 0);
+    assert.ok(checkpointBytes > 20 * 4096, `the checkpoint holds ${checkpointBytes} bytes`);
+    const before = written();
+    // Several times checkpointWalBytes of log, but less than the checkpoint holds: no automatic checkpoint.
+    await load('b', 300);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(written(), before);
+    assert.ok(fs.statSync(listWalFiles(dir).at(-1)!.path).size > 3 * 4096);
+    // More log than the checkpoint holds: folded again, in the background.
+    await load('c', 3000);
+    for (let waited = 0; written() === before && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(written() > before);
+  } finally {
+    await shut(live);
+  }
+});
+
 test('snapshots: create while writes continue captures the instant of the call; list; restore replaces state atomically', async () => {
   const dir = tempDir('dur-snap');
   const live = await openStore(dir);
