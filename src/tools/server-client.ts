@@ -1,5 +1,6 @@
 // The HTTP calls `vecstore import` and `export` make: batch-upsert (Arrow or JSON), scroll pages, stats; errors as text.
 import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
+import { plainRequest, type PlainAnswer } from './plain-http.js';
 
 /** Where to send requests: the server, the collection (default when absent) and the API key. */
 export interface ServerTarget {
@@ -49,20 +50,20 @@ async function call<T>(target: ServerTarget, route: string, body: Uint8Array | s
   const headers: Record<string, string> = { 'content-type': contentType };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   const url = routeUrl(target, route);
-  let res: Response;
+  let res: PlainAnswer;
   try {
-    res = await fetch(url, { method, headers, body: body as BodyInit | undefined });
+    res = await plainRequest(url, method, headers, body);
   } catch (err) {
-    throw new ServerError(`${url}: cannot connect (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message})`, 0, undefined);
+    throw new ServerError(`${url}: cannot connect (${(err as Error).message})`, 0, undefined);
   }
-  const text = await res.text();
+  const { text } = res;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     parsed = undefined;
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     const e = parsed as { error?: string; code?: string } | undefined;
     const hint = res.status === 404 && e?.code === 'route_not_found' && target.collection !== undefined ? ' (does this server have collections?)' : '';
     throw new ServerError(`${method} ${url}: ${res.status} ${e?.error ?? text.slice(0, 200)}${hint}`, res.status, e?.code);
