@@ -1,7 +1,9 @@
-// HTTP for the client: one `fetch` per attempt under a deadline, the API key header, error answers as VecStoreError,
-// and retries of idempotent calls on 429/503 and lost connections. Uses only globals of Node 20 and browsers.
+// HTTP for the client: one request per attempt under a deadline, the API key header, error answers as VecStoreError,
+// and retries of idempotent calls on 429/503 and lost connections. Requests go through node:http in Node (see
+// node-http.ts) and through fetch elsewhere, and for streamed bodies and answers.
 import { VecStoreError, errorFromAnswer } from './errors.js';
 import { isRetryableStatus, MAX_RETRY_AFTER_MS, retryDelayMs } from './retry-policy.js';
+import { nodeHttpAvailable, nodeHttpFetch, type AnswerLike } from './node-http.js';
 
 export interface TransportOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8080` (a trailing slash is fine). */
@@ -63,7 +65,7 @@ export class HttpTransport {
 
   /** Sends the request and returns its parsed JSON answer; any failure is a VecStoreError. */
   async json<T>(request: HttpRequest): Promise<T> {
-    const text = await this.send(request, (res) => res.text());
+    const text = await this.send(request, 'plain', (res) => res.text());
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
@@ -74,7 +76,7 @@ export class HttpTransport {
 
   /** Sends the request and returns its body as bytes (snapshot downloads); the deadline covers the whole body. */
   async bytes(request: HttpRequest): Promise<Uint8Array> {
-    return new Uint8Array(await this.send(request, (res) => res.arrayBuffer()));
+    return new Uint8Array(await this.send(request, 'plain', (res) => res.arrayBuffer()));
   }
 
   /**
@@ -82,7 +84,7 @@ export class HttpTransport {
    * cover only that far, since a large body takes as long as it takes. Cancel the stream to stop reading.
    */
   async stream(request: HttpRequest): Promise<{ body: ReadableStream<Uint8Array>; size: number | undefined }> {
-    return this.send(request, async (res) => {
+    return this.send(request, 'fetch', async (res) => {
       const length = res.headers.get('content-length');
       return { body: res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }), size: length === null ? undefined : Number(length) };
     });
@@ -97,18 +99,23 @@ export class HttpTransport {
    * Runs attempts until one answers 2xx (its body read by `read` under the same deadline), the answer is an error
    * that is not retried, the retries run out, or the deadline passes.
    */
-  private async send<R>(request: HttpRequest, read: (res: Response) => Promise<R>): Promise<R> {
+  private async send<R>(request: HttpRequest, via: 'plain' | 'fetch', read: (res: AnswerLike) => Promise<R>): Promise<R> {
     // The deadline's timer and the caller's signal are unhooked when this returns, so a body handed over as a stream
     // is never aborted by them afterwards.
     const deadline = new Deadline(request.timeoutMs ?? this.timeoutMs, request.signal);
     const url = this.urlFor(request);
     const init = this.initFor(request);
+    // An answer read whole with a body of bytes or text goes through node:http where there is one; a Blob body is
+    // streamed by fetch, and a streamed answer is fetch's web stream.
+    const plain = via === 'plain' && nodeHttpAvailable() && !(typeof Blob !== 'undefined' && init.body instanceof Blob);
     try {
       for (let attempt = 0; ; attempt++) {
         const canRetry = request.idempotent && attempt < this.retries;
-        let res: Response;
+        let res: AnswerLike;
         try {
-          res = await fetch(url, { ...init, signal: deadline.signal });
+          res = plain
+            ? await nodeHttpFetch(url, { method: init.method, headers: init.headers, body: init.body as string | Uint8Array | ArrayBuffer | undefined, signal: deadline.signal })
+            : await fetch(url, { ...init, signal: deadline.signal });
         } catch (err) {
           const failure = deadline.explain(err) ?? networkError(request, err);
           if (failure.code !== 'network' || !canRetry) throw failure;
@@ -146,7 +153,7 @@ export class HttpTransport {
     return url;
   }
 
-  private initFor(request: HttpRequest): RequestInit {
+  private initFor(request: HttpRequest): { method: string; headers: Record<string, string>; body: BodyInit | undefined } {
     const headers: Record<string, string> = this.authHeaders();
     let body: BodyInit | undefined;
     if (request.bytes) {
