@@ -8,6 +8,7 @@ import type { Limits } from '../engine/limits.js';
 import { parseId, parseRecord } from '../engine/record-validation.js';
 import type { VecStoreMetrics } from '../metrics/metrics.js';
 import { parseJsonObject } from '../engine/json-body.js';
+import { readJsonWithVector, type JsonReader } from '../ingest/json-batch-reader.js';
 import { queryAnswer, runQuery, type QueryBody } from './query-dispatch.js';
 import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
 import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
@@ -92,12 +93,12 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
     {
       method: 'POST', suffix: '/query', access: 'read',
       doc: { summary: 'Nearest neighbours of a vector.', tag: 'queries', body: { kind: 'query' }, binary: [RAW_VECTOR], query: RAW_QUERY_PARAMS, answers: { 200: S.QueryAnswer }, errors: QUERY_ERRORS },
-      handler: async (c, ctx) => ({ json: queryAnswer(await queryRoute(c, ctx, limits, metrics)) }),
+      handler: async (c, ctx) => ({ json: queryAnswer(await queryRoute(c, ctx, limits, metrics, parser?.jsonReader ?? 'fast')) }),
     },
     {
       method: 'POST', suffix: '/hybrid-query', access: 'read',
       doc: { summary: 'A vector query fused with a keyword query.', tag: 'queries', body: { kind: 'hybridQuery' }, binary: [RAW_VECTOR], query: RAW_QUERY_PARAMS, answers: { 200: S.QueryAnswer }, errors: [...QUERY_ERRORS, 'text_too_large'] },
-      handler: async (c, ctx) => ({ json: queryAnswer(await queryRoute(c, ctx, limits, metrics)) }),
+      handler: async (c, ctx) => ({ json: queryAnswer(await queryRoute(c, ctx, limits, metrics, parser?.jsonReader ?? 'fast')) }),
     },
     {
       method: 'GET', suffix: '/vectors/:id', access: 'read',
@@ -205,9 +206,14 @@ const FILTER_ERRORS: ErrorCode[] = ['invalid_filter', 'filter_too_long', 'filter
 const QUERY_ERRORS: ErrorCode[] = [...FILTER_ERRORS, 'k_too_large', 'ef_too_large', 'dimension_mismatch', 'dimension_too_large'];
 
 /** Runs a query route's body: JSON, or a raw float32 body with its other fields in the query string. */
-function queryRoute(c: Collection, ctx: RouteContext, limits: Limits, metrics: VecStoreMetrics | undefined) {
+function queryRoute(c: Collection, ctx: RouteContext, limits: Limits, metrics: VecStoreMetrics | undefined, reader: JsonReader) {
   const kind = ctx.bodySpec!.kind as QueryBody;
-  if (!isBinary(ctx)) return runQuery(kind, parseJsonObject(ctx.body), () => c, limits, metrics);
+  if (!isBinary(ctx)) {
+    // The query vector is read straight to float32 (bit for bit what JSON.parse and fround give): JSON.parse of 768
+    // full-precision numbers costs the front thread ~80 µs a query, the fast reader a third of that.
+    const body = (reader === 'fast' ? readJsonWithVector(ctx.body) : undefined) ?? parseJsonObject(ctx.body);
+    return runQuery(kind, body, () => c, limits, metrics);
+  }
   return runQuery(kind, queryStringBody(ctx.rawQuery), () => c, limits, metrics, parseBinaryVector(ctx.body));
 }
 

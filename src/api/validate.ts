@@ -20,8 +20,9 @@ export function validated<T>(kind: RequestBody, body: Record<string, unknown>, p
   checkFields(body, kind);
   const check = CHECKS.get(kind)!;
   const value = parse(body);
-  // A raw float32 body carries the vector apart (already read and checked by the parser); the rest is checked as JSON.
-  const checked = options.rawVector ? { ...body, vector: RAW_VECTOR } : body;
+  // A raw float32 body carries the vector apart, and the fast JSON reader hands it over as float32: either way the
+  // parser has read and checked it already; the rest is checked as JSON.
+  const checked = options.rawVector || body.vector instanceof Float32Array ? { ...body, vector: RAW_VECTOR } : body;
   if (!check.Check(checked)) throw schemaError(check, checked);
   return value;
 }

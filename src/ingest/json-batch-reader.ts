@@ -55,6 +55,20 @@ export function readJsonBatch(bytes: Uint8Array): Record<string, unknown> | unde
   }
 }
 
+/**
+ * Reads a JSON object whose `vector` member, when an array of plain numbers, becomes a Float32Array (a query or a
+ * single upsert); every other member is exactly what JSON.parse gives. Undefined when the body is malformed or
+ * unusual (then JSON.parse must read it, and report errors).
+ */
+export function readJsonWithVector(bytes: Uint8Array): Record<string, unknown> | undefined {
+  const reader = new BatchReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  try {
+    return reader.vectorObject();
+  } catch {
+    return undefined;
+  }
+}
+
 class BatchReader {
   private pos = 0;
   private readonly view: DataView;
@@ -71,6 +85,20 @@ class BatchReader {
       // Assigning `__proto__` would set the prototype, where JSON.parse makes an own property (refused as unknown).
       if (key === '__proto__') throw UNUSUAL;
       out[key] = key === 'records' && this.b[this.pos] === OPEN_BRACKET ? this.records() : this.value();
+    });
+    this.space();
+    if (this.pos !== this.b.length) throw UNUSUAL;
+    return out;
+  }
+
+  /** A whole body that is one object with a `vector` member (see readJsonWithVector). */
+  vectorObject(): Record<string, unknown> {
+    this.space();
+    if (this.b[this.pos] !== OPEN_BRACE) throw UNUSUAL;
+    const out: Record<string, unknown> = {};
+    this.members((key) => {
+      if (key === '__proto__') throw UNUSUAL;
+      out[key] = key === 'vector' && this.b[this.pos] === OPEN_BRACKET ? this.vector() : this.value();
     });
     this.space();
     if (this.pos !== this.b.length) throw UNUSUAL;

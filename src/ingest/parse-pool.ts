@@ -37,7 +37,8 @@ export interface ParsePoolOptions {
 export class ParsePool {
   private readonly pool: Piscina<ParseTask, ParseResult>;
   private readonly inlineJson: boolean;
-  private readonly jsonReader: JsonReader;
+  /** The reader of JSON bodies (`--json-reader`): batch bodies here, query bodies in the query routes. */
+  readonly jsonReader: JsonReader;
 
   constructor(options: ParsePoolOptions) {
     this.inlineJson = options.inlineJson === true;

@@ -105,4 +105,38 @@ describe('JSON batch-upsert through the fast reader', () => {
       assert.ok(a.status === 400 || a.body.errors.length > 0, `${body.slice(0, 80)}: refused or has record errors`);
     }
   });
+
+  test('query bodies: the same answers from both readers, hits and scores bit for bit, bad bodies included', async () => {
+    const rows = records('q', 40, 9);
+    for (const server of [fast, builtin]) {
+      const created = await requestJson(`${server.url}/v1/collections/q`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dimension: DIM, metric: 'euclidean', index: 'flat' }) });
+      assert.equal(created.status, 201);
+      assert.deepEqual((await postJson(`${server.url}/v1/collections/q/batch-upsert`, JSON.stringify({ records: rows }))).body, { inserted: 40, updated: 0, errors: [] });
+    }
+    const vector = records('probe', 1, 10)[0].vector;
+    const bodies = [
+      JSON.stringify({ vector, limit: 5, include_vectors: true }),
+      `{ "limit" : 3 ,\n "vector" : ${JSON.stringify(vector)} , "filter": "tag = 'odd'" }`,
+      JSON.stringify({ vector, text_query: 'row 7', limit: 4 }),
+      JSON.stringify({ vector: vector.slice(0, 5), limit: 5 }),
+      JSON.stringify({ vector: [], limit: 5 }),
+      JSON.stringify({ vector: [1, 'two', 3], limit: 5 }),
+      JSON.stringify({ vector: null }),
+      JSON.stringify({ vector, top_k: 5 }),
+      JSON.stringify({ vector, limit: 'five' }),
+      `{"vector": [${vector.join(',')}], "limit": 5, "__proto__": {}}`,
+      `{"vector": [${vector.join(',')}, 1e400], "limit": 5}`,
+      `{"vector": [${vector.join(',')}]`,
+      `{"vector": [${vector.join(',')}]} trailing`,
+      '[1, 2, 3]',
+    ];
+    for (const [n, body] of bodies.entries()) {
+      const route = n === 2 ? 'hybrid-query' : 'query';
+      // The answers' timings differ between any two servers; everything else must not.
+      const withoutTimings = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (key, v) => (key === 'duration_ms' ? undefined : v)));
+      const [a, b] = (await Promise.all([fast, builtin].map((server) => postJson(`${server.url}/v1/collections/q/${route}`, body)))).map((r) => ({ status: r.status, body: withoutTimings(r.body) as any }));
+      assert.deepEqual([a.status, a.body], [b.status, b.body], `body ${n}: ${body.slice(0, 60)}`);
+      if (n < 3) assert.equal(a.status, 200, `body ${n} is a good query`);
+    }
+  });
 });
