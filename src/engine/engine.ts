@@ -884,12 +884,9 @@ function fraction(part: number, whole: number): number {
  * back to its records as sent: its log record holds them, the records themselves may hold rows normalised already.
  */
 function recordsAsSent(batch: ValidatedBatch): ValidatedBatch {
-  const { logRecord } = batch;
   // Without a log record the worker left the vectors as sent and prepared nothing.
-  if (!logRecord) return { ...batch, preparedFor: undefined };
-  const sent = decodePayload(logRecord.subarray(RECORD_HEADER_BYTES));
-  if (sent.type !== 'upsert') throw new Error('a prepared batch\'s log record is not an upsert');
-  return { records: sent.records, indexes: batch.indexes, errors: batch.errors, logRecord };
+  if (!batch.logRecord) return { ...batch, preparedFor: undefined };
+  return { records: sentRecords(batch.logRecord), indexes: batch.indexes, errors: batch.errors, logRecord: batch.logRecord };
 }
 
 /**
@@ -899,8 +896,13 @@ function recordsAsSent(batch: ValidatedBatch): ValidatedBatch {
  */
 function logRecordOfKept(batch: ValidatedBatch, kept: ValidatedBatch): Buffer | undefined {
   if (kept === batch || !batch.logRecord) return batch.logRecord;
-  const sent = decodePayload(batch.logRecord.subarray(RECORD_HEADER_BYTES));
-  if (sent.type !== 'upsert') throw new Error('a prepared batch\'s log record is not an upsert');
   const keep = new Set(kept.records);
-  return encodeRecord({ type: 'upsert', records: sent.records.filter((_, i) => keep.has(batch.records[i])) });
+  return encodeRecord({ type: 'upsert', records: sentRecords(batch.logRecord).filter((_, i) => keep.has(batch.records[i])) });
+}
+
+/** The records a prepared batch's log record holds, in the batch's order, with the vectors as sent. */
+function sentRecords(logRecord: Buffer): RecordInput[] {
+  const sent = decodePayload(logRecord.subarray(RECORD_HEADER_BYTES));
+  if (sent.type !== 'upsert') throw new Error('a prepared batch\'s log record is not an upsert');
+  return sent.records;
 }
