@@ -89,15 +89,22 @@ export async function runExport(o: ExportOptions): Promise<{ records: number; se
   const progress = startProgress('exporting', total, o.progress);
   let records = 0;
   try {
-    let cursor: string | null = null;
-    do {
-      const page: ScrollPage = await scrollPage(o, { limit: o.pageSize, cursor, include_vectors: true, include_text: true });
+    const fetchPage = (cursor: string | null): Promise<ScrollPage> => {
+      const page = scrollPage(o, { limit: o.pageSize, cursor, include_vectors: true, include_text: true });
+      // Awaited in the next round; until then a failure must not count as an unhandled rejection.
+      page.catch(() => undefined);
+      return page;
+    };
+    // The next page is asked for before this one is written, so the server encodes it while the file is written.
+    let next: Promise<ScrollPage> | undefined = fetchPage(null);
+    while (next) {
+      const page: ScrollPage = await next;
+      next = page.next_cursor === null ? undefined : fetchPage(page.next_cursor);
       sink.write(page.records);
       records += page.records.length;
       if (records > total) progress.setTotal(records);
       progress.update(records);
-      cursor = page.next_cursor;
-    } while (cursor !== null);
+    }
     sink.close();
     fs.renameSync(tmp, o.out);
   } catch (err) {
