@@ -34,6 +34,9 @@ interface NodeModules {
 
 let modules: NodeModules | null | undefined;
 
+/** How long an idle keep-alive connection is kept (a timeout on an agent's socket closes only idle ones). */
+export const IDLE_SOCKET_MS = 4000;
+
 /** node:http, node:https and keep-alive agents when running in Node, null elsewhere (looked up once). */
 function nodeModules(): NodeModules | null {
   if (modules !== undefined) return modules;
@@ -42,8 +45,11 @@ function nodeModules(): NodeModules | null {
   const http = get('node:http') as HttpModule;
   const https = get('node:https') as HttpModule;
   const stream = get('node:stream') as StreamModule;
-  // Idle keep-alive sockets are unreferenced by the agent, so they never keep a process alive.
-  modules = { http, https, stream, agents: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) } };
+  // Idle keep-alive sockets are unreferenced by the agent, so they never keep a process alive, and closed after
+  // IDLE_SOCKET_MS: a server closes idle connections too (VecStore after 10 s), and a request sent on a socket the server
+  // is closing fails.
+  const options = { keepAlive: true, timeout: IDLE_SOCKET_MS };
+  modules = { http, https, stream, agents: { http: new http.Agent(options), https: new https.Agent(options) } };
   return modules;
 }
 

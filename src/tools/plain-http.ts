@@ -3,6 +3,7 @@
 // on 2 cores), which matters when a bulk import shares the machine with the server it loads.
 import http from 'node:http';
 import https from 'node:https';
+import { IDLE_SOCKET_MS } from '../client/node-http.js';
 
 /** An answer: its status and its body as text. */
 export interface PlainAnswer {
@@ -10,7 +11,9 @@ export interface PlainAnswer {
   text: string;
 }
 
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+// Idle connections are closed before the server's own idle timeout (10 s) could close one under a new request.
+const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS };
+const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
 
 /** Sends one request and reads the whole answer; rejects when the server cannot be reached or the connection drops. */
 export function plainRequest(url: string, method: string, headers: Record<string, string>, body?: Uint8Array | string): Promise<PlainAnswer> {
