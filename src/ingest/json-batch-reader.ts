@@ -46,13 +46,7 @@ let chunkUsed = 0;
  * Float32Arrays; undefined when the body is malformed or unusual (then JSON.parse must read it, and report errors).
  */
 export function readJsonBatch(bytes: Uint8Array): Record<string, unknown> | undefined {
-  const reader = new BatchReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  try {
-    return reader.body();
-  } catch {
-    // A SyntaxError from a slice, a RangeError of a hostile value, or Unusual: the ordinary path decides.
-    return undefined;
-  }
+  return readTopObject(bytes, 'records');
 }
 
 /**
@@ -61,10 +55,15 @@ export function readJsonBatch(bytes: Uint8Array): Record<string, unknown> | unde
  * unusual (then JSON.parse must read it, and report errors).
  */
 export function readJsonWithVector(bytes: Uint8Array): Record<string, unknown> | undefined {
+  return readTopObject(bytes, 'vector');
+}
+
+function readTopObject(bytes: Uint8Array, key: 'records' | 'vector'): Record<string, unknown> | undefined {
   const reader = new BatchReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   try {
-    return reader.vectorObject();
+    return reader.body(key);
   } catch {
+    // A SyntaxError from a slice, a RangeError of a hostile value, or Unusual: the ordinary path decides.
     return undefined;
   }
 }
@@ -77,28 +76,19 @@ class BatchReader {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  body(): Record<string, unknown> {
+  /**
+   * The whole body: one object whose member `key`, when an array, is read as records or as a vector; every other
+   * member is what JSON.parse gives.
+   */
+  body(key: 'records' | 'vector'): Record<string, unknown> {
     this.space();
     if (this.b[this.pos] !== OPEN_BRACE) throw UNUSUAL;
     const out: Record<string, unknown> = {};
-    this.members((key) => {
+    this.members((name) => {
       // Assigning `__proto__` would set the prototype, where JSON.parse makes an own property (refused as unknown).
-      if (key === '__proto__') throw UNUSUAL;
-      out[key] = key === 'records' && this.b[this.pos] === OPEN_BRACKET ? this.records() : this.value();
-    });
-    this.space();
-    if (this.pos !== this.b.length) throw UNUSUAL;
-    return out;
-  }
-
-  /** A whole body that is one object with a `vector` member (see readJsonWithVector). */
-  vectorObject(): Record<string, unknown> {
-    this.space();
-    if (this.b[this.pos] !== OPEN_BRACE) throw UNUSUAL;
-    const out: Record<string, unknown> = {};
-    this.members((key) => {
-      if (key === '__proto__') throw UNUSUAL;
-      out[key] = key === 'vector' && this.b[this.pos] === OPEN_BRACKET ? this.vector() : this.value();
+      if (name === '__proto__') throw UNUSUAL;
+      if (name !== key || this.b[this.pos] !== OPEN_BRACKET) out[name] = this.value();
+      else out[name] = key === 'records' ? this.records() : this.vector();
     });
     this.space();
     if (this.pos !== this.b.length) throw UNUSUAL;
