@@ -8,7 +8,7 @@ import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { encodeArrowBatch } from '../src/ingest/arrow-encode.js';
 import { ARROW_STREAM_TYPE } from '../src/ingest/arrow-records.js';
 import { encodeRecord } from '../src/persistence/wal.js';
-import { plainRequest } from '../src/tools/plain-http.js';
+import { requestWhole } from '../src/client/node-http.js';
 import { CLI, percentile, startChild, type ChildServer } from './bench-support.js';
 import { mulberry32 } from './datasets.js';
 
@@ -87,9 +87,10 @@ async function ingest(url: string, bodies: Bodies, concurrency: number): Promise
         const body = bodies.list[next++];
         // node:http, as `vecstore import` sends: fetch would spend more of the shared cores in the client than the server
         // spends on some of the rows.
-        const res = await plainRequest(`${url}/v1/batch-upsert`, 'POST', { 'content-type': bodies.format === 'arrow' ? ARROW_STREAM_TYPE : 'application/json' }, body);
-        const answer = JSON.parse(res.text) as { inserted?: number; updated?: number; errors?: unknown[]; error?: string };
-        if (res.status !== 200 || answer.errors?.length) throw new Error(`batch-upsert ${res.status}: ${res.text.slice(0, 300)}`);
+        const res = await requestWhole(`${url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': bodies.format === 'arrow' ? ARROW_STREAM_TYPE : 'application/json' }, body });
+        const text = await res.text();
+        const answer = JSON.parse(text) as { inserted?: number; updated?: number; errors?: unknown[]; error?: string };
+        if (!res.ok || answer.errors?.length) throw new Error(`batch-upsert ${res.status}: ${text.slice(0, 300)}`);
       }
     }),
   );

@@ -3,7 +3,7 @@
 // node-http.ts) and through fetch elsewhere, and for streamed bodies and answers.
 import { VecStoreError, errorFromAnswer } from './errors.js';
 import { isRetryableStatus, MAX_RETRY_AFTER_MS, retryDelayMs } from './retry-policy.js';
-import { nodeHttpAvailable, nodeHttpFetch, type AnswerLike } from './node-http.js';
+import { requestWhole, type AnswerLike } from './node-http.js';
 
 export interface TransportOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8080` (a trailing slash is fine). */
@@ -107,14 +107,14 @@ export class HttpTransport {
     const init = this.initFor(request);
     // An answer read whole with a body of bytes or text goes through node:http where there is one; a Blob body is
     // streamed by fetch, and a streamed answer is fetch's web stream.
-    const plain = via === 'plain' && nodeHttpAvailable() && !(typeof Blob !== 'undefined' && init.body instanceof Blob);
+    const plain = via === 'plain' && !(typeof Blob !== 'undefined' && init.body instanceof Blob);
     try {
       for (let attempt = 0; ; attempt++) {
         const canRetry = request.idempotent && attempt < this.retries;
         let res: AnswerLike;
         try {
           res = plain
-            ? await nodeHttpFetch(url, { method: init.method, headers: init.headers, body: init.body as string | Uint8Array | ArrayBuffer | undefined, signal: deadline.signal })
+            ? await requestWhole(url, { method: init.method, headers: init.headers, body: init.body as string | Uint8Array | ArrayBuffer | undefined, signal: deadline.signal })
             : await fetch(url, { ...init, signal: deadline.signal });
         } catch (err) {
           const failure = deadline.explain(err) ?? networkError(request, err);

@@ -1,6 +1,6 @@
 // The HTTP calls `vecstore import` and `export` make: batch-upsert (Arrow or JSON), scroll pages, stats; errors as text.
 import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
-import { plainRequest, type PlainAnswer } from './plain-http.js';
+import { requestWhole, type AnswerLike } from '../client/node-http.js';
 
 /** Where to send requests: the server, the collection (default when absent) and the API key. */
 export interface ServerTarget {
@@ -50,20 +50,23 @@ async function call<T>(target: ServerTarget, route: string, body: Uint8Array | s
   const headers: Record<string, string> = { 'content-type': contentType };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   const url = routeUrl(target, route);
-  let res: PlainAnswer;
+  let res: AnswerLike;
+  let text: string;
   try {
-    res = await plainRequest(url, method, headers, body);
+    // node:http, not fetch: a large body goes to the socket as it is (see node-http.ts).
+    res = await requestWhole(url, { method, headers, body });
+    text = await res.text();
   } catch (err) {
-    throw new ServerError(`${url}: cannot connect (${(err as Error).message})`, 0, undefined);
+    const cause = (err as Error & { cause?: Error }).cause;
+    throw new ServerError(`${url}: cannot connect (${cause?.message ?? (err as Error).message})`, 0, undefined);
   }
-  const { text } = res;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     parsed = undefined;
   }
-  if (res.status < 200 || res.status > 299) {
+  if (!res.ok) {
     const e = parsed as { error?: string; code?: string } | undefined;
     const hint = res.status === 404 && e?.code === 'route_not_found' && target.collection !== undefined ? ' (does this server have collections?)' : '';
     throw new ServerError(`${method} ${url}: ${res.status} ${e?.error ?? text.slice(0, 200)}${hint}`, res.status, e?.code);
