@@ -22,7 +22,7 @@ const UNUSUAL = new Unusual();
 // Byte values (JSON's structural characters are ASCII, so slicing the UTF-8 bytes at them is safe).
 const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a;
 const OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d;
-const MINUS = 0x2d, PLUS = 0x2b, DOT = 0x2e, ZERO = 0x30, NINE = 0x39, LOWER_E = 0x65;
+const MINUS = 0x2d, PLUS = 0x2b, DOT = 0x2e, ZERO = 0x30, NINE = 0x39, LOWER_E = 0x65, SPACE = 0x20;
 
 /** Powers of ten: exact up to 1e22 (5^22 < 2^53), correctly rounded beyond. */
 const POW10 = Array.from({ length: 81 }, (_, k) => Number(`1e${k}`));
@@ -335,11 +335,10 @@ function fillVector(b: Buffer, view: DataView, from: number, out: Float32Array, 
       if (digits === 0) while (b[p] === ZERO) p++;
       const sigStart = p;
       // Four digits at a time, the last word's 0-3 digits without a branch on their count: random floats' digit
-      // counts vary, and a mispredicted branch per number costs more than its arithmetic. No bound check: in a
-      // well-formed body at least `]}]}` follow a vector's digits, and a truncated one makes the DataView throw
-      // (a RangeError: the body goes to JSON.parse).
+      // counts vary, and a mispredicted branch per number costs more than its arithmetic. The last few bytes of the
+      // body are read padded (a query body may end `0.123]}` with fewer than four bytes after a digit).
       for (;;) {
-        const x = view.getInt32(p, true);
+        const x = p + 4 <= b.length ? view.getInt32(p, true) : paddedWord(b, p);
         // A high bit in each byte that is not a digit: after xor with '0' a digit byte is 0-9, and 0x76 added to a
         // byte under 0x80 carries into its high bit exactly from 10 up.
         const a = x ^ 0x30303030;
@@ -403,6 +402,13 @@ function fillVector(b: Buffer, view: DataView, from: number, out: Float32Array, 
     }
     return UNREADABLE;
   }
+}
+
+/** The little-endian word at `p` of the last bytes of `b`, padded past the end with spaces (never digits). */
+function paddedWord(b: Buffer, p: number): number {
+  let x = 0;
+  for (let i = 3; i >= 0; i--) x = (x << 8) | (p + i < b.length ? b[p + i] : SPACE);
+  return x;
 }
 
 /** The value of four ASCII digits read as a little-endian 32-bit word (first digit in the low byte; zero bytes count as 0). */

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { readJsonBatch, type JsonReader } from '../../src/ingest/json-batch-reader.js';
+import { readJsonBatch, readJsonWithVector, type JsonReader } from '../../src/ingest/json-batch-reader.js';
 import { validateBatchBody } from '../../src/ingest/batch-body.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { VecStoreError } from '../../src/errors.js';
@@ -248,6 +248,20 @@ describe('bodies: the same value and validated batch as JSON.parse', () => {
       assert.deepEqual(r.vector, copies[i]);
       assert.deepEqual(r.vector, Float32Array.from(rows[i].vector));
     });
+  });
+});
+
+describe('query bodies: the vector is read to float32 wherever it stands', () => {
+  test('a body that ends with its vector is read by the fast reader, not left to JSON.parse', () => {
+    // The last number's digits end one to four bytes before the body's end: the reader must not read past it.
+    for (const last of ['5', '0.5', '0.12', '0.123', '0.1234', '-0.12345678', '1e-7', '0.30000001192092896']) {
+      for (const body of [`{"limit":3,"vector":[0.25,${last}]}`, `{"limit":3,"vector":[${last}]}`, `{"vector":[${last}]}`, `{"limit":3,"vector":[${last}] }`]) {
+        const read = readJsonWithVector(Buffer.from(body));
+        assert.ok(read !== undefined, `declined: ${body}`);
+        assert.ok(read.vector instanceof Float32Array, body);
+        assert.deepEqual(Array.from(read.vector as Float32Array), (JSON.parse(body).vector as number[]).map(Math.fround), body);
+      }
+    }
   });
 });
 
