@@ -213,6 +213,7 @@ interface CompareFlags extends DataFlags {
   url?: string;
   concurrency: number;
   protocol: 'http' | 'ws' | 'both';
+  binary?: boolean;
   duration?: number;
   count?: number;
   warmup: number;
@@ -306,6 +307,7 @@ export function registerBenchCommands(bench: Command): void {
     .option('--url <url>', 'use this running server instead of starting one (it must not hold other vectors)')
     .option('--concurrency <n>', 'concurrent VecStore clients', positiveInt, 32)
     .addOption(new Option('--protocol <name>', 'VecStore transports to measure').choices(['http', 'ws', 'both']).default('both'))
+    .option('--binary', 'send VecStore query vectors as raw float32 (HTTP bodies; WebSocket binary frames), as the TypeScript client sends a Float32Array, instead of JSON arrays')
     .option('--duration <seconds>', 'VecStore measurement per protocol (default 10 s)', positiveNumber)
     .option('--count <n>', 'VecStore queries per protocol instead of a duration', positiveInt)
     .option('--warmup <n>', 'unmeasured VecStore queries before each protocol', nonNegativeInt, 64)
@@ -338,6 +340,7 @@ export function registerBenchCommands(bench: Command): void {
           warmup: o.warmup,
           threads: o.threads,
           protocols: o.protocol === 'both' ? ['http', 'ws'] : [o.protocol],
+          binary: o.binary,
           url: o.url,
           repeat: o.repeat,
           usearch: o.usearch,

@@ -50,6 +50,11 @@ export interface CompareOptions {
   threads: number;
   /** Protocols to measure VecStore with, in order. */
   protocols: Protocol[];
+  /**
+   * Send VecStore's query vectors as raw float32 (HTTP bodies, WebSocket binary frames), as the TypeScript client sends
+   * a Float32Array, instead of JSON arrays: the libraries are handed Float32Arrays too.
+   */
+  binary?: boolean;
   /** Use this running server instead of starting one (it must be empty or hold exactly this dataset). */
   url?: string;
   /** Timed runs of the library baselines (the median is reported), after one untimed warm run. */
@@ -403,6 +408,7 @@ async function runVecStore(
   } else {
     await checkReachable(url);
   }
+  notes.push(`VecStore query vectors sent as ${options.binary ? 'raw float32 (as the TypeScript client sends a Float32Array)' : 'JSON arrays'}`);
   try {
     const t0 = performance.now();
     // Arrow batches, the bulk format: the build time then measures indexing rather than JSON parsing.
@@ -424,6 +430,7 @@ async function runVecStore(
       warmup: options.warmup,
       progress: options.progress,
       extraBody,
+      binary: options.binary,
     });
     const measure = (protocol: Protocol, extraBody: Record<string, unknown>): Promise<QueryReport> => runQueries({ url: url! }, baseLoad(protocol, extraBody), truth);
     // The server measures its recall table again once it has seen 100 real queries (a few seconds of pool work):

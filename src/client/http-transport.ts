@@ -3,7 +3,7 @@
 // node-http.ts) and through fetch elsewhere, and for streamed bodies and answers.
 import { VecStoreError, errorFromAnswer } from './errors.js';
 import { isRetryableStatus, MAX_RETRY_AFTER_MS, retryDelayMs } from './retry-policy.js';
-import { requestWhole, type AnswerLike } from './node-http.js';
+import { requestWhole, type AbortLike, type AnswerLike } from './node-http.js';
 
 export interface TransportOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8080` (a trailing slash is fine). */
@@ -114,7 +114,7 @@ export class HttpTransport {
         let res: AnswerLike;
         try {
           res = plain
-            ? await requestWhole(url, { method: init.method, headers: init.headers, body: init.body as string | Uint8Array | ArrayBuffer | undefined, signal: deadline.signal })
+            ? await requestWhole(url, { method: init.method, headers: init.headers, body: init.body as string | Uint8Array | ArrayBuffer | undefined, signal: deadline })
             : await fetch(url, { ...init, signal: deadline.signal });
         } catch (err) {
           const failure = deadline.explain(err) ?? networkError(request, err);
@@ -175,13 +175,18 @@ function networkError(request: HttpRequest, err: unknown): VecStoreError {
   return new VecStoreError({ status: 0, code: 'network', message: `${request.method} ${request.path}: no answer from the server (${reason})`, cause: err });
 }
 
-/** A call's deadline and the caller's signal, as one AbortSignal for fetch and one sleep that both can cut short. */
-class Deadline {
-  private readonly controller = new AbortController();
+/**
+ * A call's deadline and the caller's signal, as one abort event for node:http, one AbortSignal for fetch (made only when
+ * asked for: an AbortController costs more than the rest of a query's set-up) and one sleep that both can cut short.
+ */
+class Deadline implements AbortLike {
+  private controller: AbortController | undefined;
+  private readonly listeners = new Set<() => void>();
   private readonly timer: ReturnType<typeof setTimeout> | undefined;
   private readonly started = Date.now();
   private state: 'running' | 'timeout' | 'aborted' = 'running';
   private readonly onCallerAbort = (): void => this.abort('aborted');
+  reason: unknown;
 
   constructor(private readonly timeoutMs: number, private readonly caller: AbortSignal | undefined) {
     if (timeoutMs > 0 && Number.isFinite(timeoutMs)) this.timer = setTimeout(() => this.abort('timeout'), timeoutMs);
@@ -189,7 +194,24 @@ class Deadline {
     else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
   }
 
+  get aborted(): boolean {
+    return this.state !== 'running';
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.listeners.delete(listener);
+  }
+
+  /** The deadline as an AbortSignal, for fetch. */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
     return this.controller.signal;
   }
 
@@ -208,15 +230,15 @@ class Deadline {
     if (this.timer !== undefined && Date.now() - this.started + ms >= this.timeoutMs) throw failure;
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
-        this.signal.removeEventListener('abort', stop);
+        this.removeEventListener('abort', stop);
         resolve();
       }, ms);
       const stop = (): void => {
         clearTimeout(t);
         reject(this.explain(undefined));
       };
-      if (this.signal.aborted) stop();
-      else this.signal.addEventListener('abort', stop, { once: true });
+      if (this.aborted) stop();
+      else this.addEventListener('abort', stop);
     });
   }
 
@@ -228,6 +250,11 @@ class Deadline {
   private abort(state: 'timeout' | 'aborted'): void {
     if (this.state !== 'running') return;
     this.state = state;
-    this.controller.abort();
+    this.reason = new DOMException('This operation was aborted', 'AbortError');
+    this.controller?.abort(this.reason);
+    // Each listener runs once, as with `{ once: true }`.
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) listener();
   }
 }

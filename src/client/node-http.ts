@@ -15,12 +15,23 @@ export interface AnswerLike {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
+/**
+ * What can cut a request short: an AbortSignal, or any object with its `abort` event. The client's call deadline is
+ * one: an AbortController and its EventTarget cost a request more CPU than the rest of this module's work.
+ */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** A request as the transport makes it: a body of bytes or text (streamed bodies such as Blobs go through fetch). */
 export interface PlainRequest {
   method: string;
   headers: Record<string, string>;
   body: string | Uint8Array | ArrayBuffer | undefined;
-  signal?: AbortSignal;
+  signal?: AbortLike;
 }
 
 type HttpModule = typeof import('node:http');
@@ -56,7 +67,55 @@ function nodeModules(): NodeModules | null {
 
 /** One request answered whole: through node:http(s) where there is one (Node ≥ 20.16), through fetch elsewhere. */
 export function requestWhole(url: string, request: PlainRequest): Promise<AnswerLike> {
-  return nodeModules() ? nodeHttpFetch(url, request) : fetch(url, { ...request, body: request.body as BodyInit | undefined });
+  if (nodeModules()) return nodeHttpFetch(url, request);
+  return fetch(url, { ...request, body: request.body as BodyInit | undefined, signal: abortSignalOf(request.signal) });
+}
+
+/** An AbortSignal that aborts with `hook` (fetch takes nothing else). */
+function abortSignalOf(hook: AbortLike | undefined): AbortSignal | undefined {
+  if (hook === undefined || hook instanceof AbortSignal) return hook;
+  const controller = new AbortController();
+  if (hook.aborted) controller.abort(hook.reason);
+  else hook.addEventListener('abort', () => controller.abort(hook.reason), { once: true });
+  return controller.signal;
+}
+
+/** Where an origin's requests go, as node:http takes it. */
+interface OriginTarget {
+  protocol: string;
+  hostname: string;
+  port: string;
+  auth: string | undefined;
+}
+
+/** Targets per origin: parsing a whole URL per request costs more than the rest of the request's set-up. */
+const origins = new Map<string, OriginTarget>();
+const MAX_ORIGINS = 64;
+
+/** The target of `url` and its path (already percent-encoded, as every caller's is). */
+function targetOf(url: string): { origin: OriginTarget; path: string } {
+  const pathAt = url.indexOf('/', url.indexOf('//') + 2);
+  let path = pathAt < 0 ? '/' : url.slice(pathAt);
+  // A path with bytes node:http refuses (spaces, non-ASCII) is escaped by the URL parser, as fetch would.
+  if (!/^[\x21-\x7e]*$/.test(path)) {
+    const parsed = new URL(url);
+    path = parsed.pathname + parsed.search;
+  }
+  const key = pathAt < 0 ? url : url.slice(0, pathAt);
+  let origin = origins.get(key);
+  if (origin === undefined) {
+    const parsed = new URL(key);
+    origin = {
+      protocol: parsed.protocol,
+      // node:http takes an IPv6 address without its brackets.
+      hostname: parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname,
+      port: parsed.port,
+      auth: parsed.username || parsed.password ? `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}` : undefined,
+    };
+    if (origins.size >= MAX_ORIGINS) origins.clear();
+    origins.set(key, origin);
+  }
+  return { origin, path };
 }
 
 /**
@@ -65,15 +124,24 @@ export function requestWhole(url: string, request: PlainRequest): Promise<Answer
  */
 function nodeHttpFetch(url: string, request: PlainRequest): Promise<AnswerLike> {
   const m = nodeModules()!;
-  const target = new URL(url);
-  const secure = target.protocol === 'https:';
-  const body = request.body === undefined ? undefined : typeof request.body === 'string' ? Buffer.from(request.body) : Buffer.from(request.body instanceof ArrayBuffer ? new Uint8Array(request.body) : request.body);
+  const { origin, path } = targetOf(url);
+  const secure = origin.protocol === 'https:';
+  const body = bodyBytes(request.body);
   const headers = body === undefined ? request.headers : { ...request.headers, 'content-length': String(body.byteLength) };
   return new Promise((resolve, reject) => {
     // Without a signal, one that never aborts: the code below has a single shape.
-    const signal = request.signal ?? new AbortController().signal;
+    const signal = request.signal ?? NEVER_ABORTS;
     if (signal.aborted) return reject(signal.reason);
-    const req = (secure ? m.https : m.http).request(target, { method: request.method, headers, agent: secure ? m.agents.https : m.agents.http });
+    const req = (secure ? m.https : m.http).request({
+      protocol: origin.protocol,
+      hostname: origin.hostname,
+      port: origin.port,
+      auth: origin.auth,
+      path,
+      method: request.method,
+      headers,
+      agent: secure ? m.agents.https : m.agents.http,
+    });
     const onAbort = (): void => {
       req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       reject(signal.reason);
@@ -91,8 +159,18 @@ function nodeHttpFetch(url: string, request: PlainRequest): Promise<AnswerLike> 
   });
 }
 
+/** A signal for requests without one. */
+const NEVER_ABORTS: AbortLike = { aborted: false, addEventListener() {}, removeEventListener() {} };
+
+/** The body's bytes, copied as fetch copies them: the caller may reuse its array for the next request at once. */
+function bodyBytes(body: PlainRequest['body']): Buffer | undefined {
+  if (body === undefined) return undefined;
+  if (typeof body === 'string') return Buffer.from(body);
+  return Buffer.from(body instanceof ArrayBuffer ? new Uint8Array(body) : body);
+}
+
 /** An answer whose body is read once, as text, bytes or a stream; the signal still aborts the reading. */
-function answerOf(res: IncomingMessage, signal: AbortSignal, stream: StreamModule): AnswerLike {
+function answerOf(res: IncomingMessage, signal: AbortLike, stream: StreamModule): AnswerLike {
   const status = res.statusCode ?? 0;
   const bytes = (): Promise<Buffer> =>
     new Promise((resolve, reject) => {

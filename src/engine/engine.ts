@@ -627,8 +627,9 @@ export class VecStoreEngine {
     const started = performance.now();
     const query = this.prepareQueryVector(vector);
     const generation = this.store.generation;
-    const key = QueryCache.key(query, keyParts);
-    const hit = this.cache.get(generation, key);
+    // The key (the vector's bytes as base64) costs a few µs a query: none without a cache.
+    const key = this.cache.enabled ? QueryCache.key(query, keyParts) : '';
+    const hit = this.cache.enabled ? this.cache.get(generation, key) : undefined;
     if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: elapsedMs(started) }, cached: true };
     const { results, scan } = await compute(query);
     const answer: QueryAnswer = {
@@ -645,7 +646,7 @@ export class VecStoreEngine {
         distance_computations: scan.distanceCount,
       },
     };
-    this.cache.set(generation, key, answer);
+    if (this.cache.enabled) this.cache.set(generation, key, answer);
     return { ...answer, cached: false };
   }
 

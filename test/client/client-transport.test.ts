@@ -229,6 +229,21 @@ test('ids and collection names are percent-encoded into the path', async () => {
   assert.equal(seen[0].url, '/v1/collections/a%20b/vectors/x%2Fy%3Fz%23');
 });
 
+test('the base URL may carry a path prefix (a reverse proxy\'s) and user info; a body is copied when the call is made', async () => {
+  const port = (server.address() as AddressInfo).port;
+  const client = new VecStoreClient({ url: `http://us%40er:p%3Ass@127.0.0.1:${port}/vecstore/` });
+  await client.stats();
+  assert.equal(seen[0].url, '/vecstore/v1/stats');
+  assert.equal(seen[0].headers.authorization, `Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+  // A caller that reuses its array for the next query right away sends each vector as it was at the call.
+  seen = [];
+  const vector = new Float32Array([1, 2]);
+  const first = client.query({ vector, limit: 1 });
+  vector[0] = 9;
+  await Promise.all([first, client.query({ vector, limit: 1 })]);
+  assert.deepEqual(seen.map((s) => s.body.readFloatLE(0)).sort(), [1, 9]);
+});
+
 test('an unusable url is a TypeError at construction', () => {
   assert.throws(() => new VecStoreClient({ url: 'localhost:8080' }), TypeError);
 });
