@@ -5,7 +5,7 @@ import { METRIC_NAMES, type MetricName } from '../src/distance/metric.js';
 import { formatCompareReport, runCompare } from './compare.js';
 import { DatasetError, mulberry32, readGroundTruthIds, readVectors, syntheticDataset, type Dataset } from './datasets.js';
 import { groundTruthFromIds, type GroundTruth } from './ground-truth.js';
-import { formatLoadReport, runLoad, type Protocol } from './load-runner.js';
+import { formatLoadReport, runLoad, type HttpClientKind, type Protocol } from './load-runner.js';
 import { LoadError } from './load-target.js';
 
 /** A bad combination of options, reported like a bad file: one line, exit code 2. */
@@ -194,6 +194,7 @@ interface LoadFlags extends DataFlags {
   url: string;
   collection: string;
   apiKey?: string;
+  httpClient: HttpClientKind;
   concurrency: number;
   protocol: Protocol;
   pipeline: number;
@@ -214,6 +215,7 @@ interface CompareFlags extends DataFlags {
   concurrency: number;
   protocol: 'http' | 'ws' | 'both';
   binary?: boolean;
+  httpClient: HttpClientKind;
   duration?: number;
   count?: number;
   warmup: number;
@@ -231,6 +233,12 @@ interface CompareFlags extends DataFlags {
   json?: boolean;
   progress: boolean;
 }
+
+/** `--http-client`: what sends HTTP queries (load and compare). */
+const HTTP_CLIENT_OPTION = (): Option =>
+  new Option('--http-client <name>', 'what sends HTTP queries: the TypeScript client (sdk), or a lean HTTP/1.1 load generator sending the same requests, as wrk would (raw)')
+    .choices(['sdk', 'raw'])
+    .default('sdk');
 
 /**
  * Adds `load` and `compare` to the `vecstore bench` command. The CLI must run commander with `parseAsync`, since
@@ -256,6 +264,7 @@ export function registerBenchCommands(bench: Command): void {
     .option('--batch-size <n>', 'records per batch-upsert request', positiveInt, 1000)
     .option('--ingest-concurrency <n>', 'batch-upsert requests in flight', positiveInt, 4)
     .option('--binary', 'send query vectors as raw float32 (HTTP bodies; WebSocket binary frames on "default" without --filter) instead of JSON arrays')
+    .addOption(HTTP_CLIENT_OPTION())
     .showHelpAfterError(false)
     .exitOverride(usageExit)
     .action(async (o: LoadFlags) => {
@@ -291,6 +300,7 @@ export function registerBenchCommands(bench: Command): void {
           batchSize: o.batchSize,
           ingestConcurrency: o.ingestConcurrency,
           binary: o.binary,
+          httpClient: o.httpClient,
           progress: o.progress,
         });
         report.notes.unshift(`data: ${data.source}`, ...data.notes);
@@ -308,6 +318,7 @@ export function registerBenchCommands(bench: Command): void {
     .option('--concurrency <n>', 'concurrent VecStore clients', positiveInt, 32)
     .addOption(new Option('--protocol <name>', 'VecStore transports to measure').choices(['http', 'ws', 'both']).default('both'))
     .option('--binary', 'send VecStore query vectors as raw float32 (HTTP bodies; WebSocket binary frames), as the TypeScript client sends a Float32Array, instead of JSON arrays')
+    .addOption(HTTP_CLIENT_OPTION())
     .option('--duration <seconds>', 'VecStore measurement per protocol (default 10 s)', positiveNumber)
     .option('--count <n>', 'VecStore queries per protocol instead of a duration', positiveInt)
     .option('--warmup <n>', 'unmeasured VecStore queries before each protocol', nonNegativeInt, 64)
@@ -341,6 +352,7 @@ export function registerBenchCommands(bench: Command): void {
           threads: o.threads,
           protocols: o.protocol === 'both' ? ['http', 'ws'] : [o.protocol],
           binary: o.binary,
+          httpClient: o.httpClient,
           url: o.url,
           repeat: o.repeat,
           usearch: o.usearch,

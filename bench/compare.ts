@@ -19,6 +19,7 @@ import {
   prepareGroundTruth,
   runQueries,
   startProgress,
+  type HttpClientKind,
   type IngestReport,
   type LoadOptions,
   type Protocol,
@@ -55,6 +56,8 @@ export interface CompareOptions {
    * a Float32Array, instead of JSON arrays: the libraries are handed Float32Arrays too.
    */
   binary?: boolean;
+  /** What sends VecStore's HTTP queries (see LoadOptions.httpClient). */
+  httpClient?: HttpClientKind;
   /** Use this running server instead of starting one (it must be empty or hold exactly this dataset). */
   url?: string;
   /** Timed runs of the library baselines (the median is reported), after one untimed warm run. */
@@ -281,8 +284,9 @@ async function startServer(options: CompareOptions, notes: string[]): Promise<St
     '--workers', String(options.threads),
     // The runner cycles through a fixed query set; a query cache would turn the search benchmark into a cache benchmark.
     '--cache-size', '0',
-    // Enough recall audits that each recall target's phase has its own estimate (each audit is an exact search).
-    ...(options.recallTargets.length > 0 ? ['--recall-sample-rate', '1', '--recall-audits-per-second', '10'] : []),
+    // Recall audits at the default pace (each is an exact search, taken from the same cores as the measured queries),
+    // but never skipped for want of a sample, so each recall target's phase has its own estimate.
+    ...(options.recallTargets.length > 0 ? ['--recall-sample-rate', '1'] : []),
   ];
   let child: ChildProcess;
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -408,7 +412,10 @@ async function runVecStore(
   } else {
     await checkReachable(url);
   }
-  notes.push(`VecStore query vectors sent as ${options.binary ? 'raw float32 (as the TypeScript client sends a Float32Array)' : 'JSON arrays'}`);
+  notes.push(
+    `VecStore queries sent by ${options.httpClient === 'raw' ? 'a lean HTTP/1.1 load generator (bench/raw-http-load.ts)' : 'the TypeScript client'}, ` +
+      `vectors as ${options.binary ? 'raw float32 (as the TypeScript client sends a Float32Array)' : 'JSON arrays'}`,
+  );
   try {
     const t0 = performance.now();
     // Arrow batches, the bulk format: the build time then measures indexing rather than JSON parsing.
@@ -431,6 +438,7 @@ async function runVecStore(
       progress: options.progress,
       extraBody,
       binary: options.binary,
+      httpClient: options.httpClient,
     });
     const measure = (protocol: Protocol, extraBody: Record<string, unknown>): Promise<QueryReport> => runQueries({ url: url! }, baseLoad(protocol, extraBody), truth);
     // The server measures its recall table again once it has seen 100 real queries (a few seconds of pool work):

@@ -7,10 +7,15 @@ import type { Dataset } from './datasets.js';
 import { exactTopK, prepareForMetric, recallAtK, withDistances, type GroundTruth } from './ground-truth.js';
 import { VecStoreError, type CollectionClient, type QueryInput, type QueryStream } from '../src/client/index.js';
 import { encodeArrowBatch } from '../src/ingest/arrow-encode.js';
+import { searchRequest } from '../src/client/collection-client.js';
+import { RawConnection, encodeRequest } from './raw-http-load.js';
 import { LoadError, checkCompatible, checkReachable, ensureCollection, failureText, targetClient, targetStats, type ServerTarget } from './load-target.js';
 
 /** Transport for queries. */
 export type Protocol = 'http' | 'ws';
+
+/** What sends HTTP queries: the TypeScript client, or the lean load generator. */
+export type HttpClientKind = 'sdk' | 'raw';
 
 /** Everything a load run needs; datasets are already read and checked by the caller. */
 export interface LoadOptions extends ServerTarget {
@@ -34,6 +39,11 @@ export interface LoadOptions extends ServerTarget {
   filter?: string;
   /** Send query vectors as Float32Arrays: raw float32 HTTP bodies, WebSocket binary frames where the query allows. */
   binary?: boolean;
+  /**
+   * What sends HTTP queries: the TypeScript client (default), or `raw`, a lean HTTP/1.1 load generator sending the same
+   * requests (see raw-http-load.ts).
+   */
+  httpClient?: HttpClientKind;
   /** More fields sent with every query (e.g. `{ef: 64}`). */
   extraBody?: Record<string, unknown>;
   /** Ground truth from a file; when absent it is computed exactly on the client. */
@@ -71,6 +81,8 @@ export interface QueryReport {
   protocol: Protocol;
   /** How query vectors were sent: JSON arrays, or raw float32 (`binary`). */
   vectors: 'json' | 'float32';
+  /** What sent HTTP queries (undefined over WebSocket). */
+  httpClient?: HttpClientKind;
   concurrency: number;
   pipeline: number;
   /** Measured requests that succeeded. */
@@ -344,6 +356,20 @@ function httpClient(data: CollectionClient, requests: QueryInput[]): QueryClient
   };
 }
 
+/** HTTP through the lean load generator: one keep-alive connection, each query's request encoded once. */
+function rawHttpClient(target: ServerTarget, requests: QueryInput[]): QueryClient {
+  const base = new URL(target.url);
+  if (base.protocol !== 'http:') throw new LoadError(`the raw HTTP load generator speaks http:// only, not ${base.protocol}`);
+  // The same prefix as the client's collection handle (see targetClient).
+  const prefix = base.pathname.replace(/\/+$/, '') + (target.collection === undefined ? '/v1' : `/v1/collections/${encodeURIComponent(target.collection)}`);
+  const encoded = requests.map((r) => encodeRequest(searchRequest(`${prefix}/query`, r), base.host, target.apiKey));
+  const connection = new RawConnection(Number(base.port || 80), base.hostname.replace(/^\[|\]$/g, ''));
+  return {
+    query: async (index) => toAnswer(JSON.parse((await connection.send(encoded[index])).toString('utf8'))),
+    close: async () => connection.close(),
+  };
+}
+
 /** The client's query stream: one WebSocket, answers paired with queries by request_id, several in flight. */
 async function wsClient(data: CollectionClient, requests: QueryInput[], pipeline: number): Promise<QueryClient> {
   let stream: QueryStream;
@@ -399,7 +425,8 @@ export async function runQueries(
   const clients: QueryClient[] = [];
   try {
     for (let c = 0; c < concurrency; c++) {
-      clients.push(protocol === 'http' ? httpClient(data, requests) : await wsClient(data, requests, pipeline));
+      if (protocol === 'ws') clients.push(await wsClient(data, requests, pipeline));
+      else clients.push(options.httpClient === 'raw' ? rawHttpClient(target, requests) : httpClient(data, requests));
     }
 
     const firstAnswer: (number[] | null)[] = new Array<number[] | null>(nq).fill(null);
@@ -489,6 +516,7 @@ export async function runQueries(
     return {
       protocol,
       vectors: options.binary ? 'float32' : 'json',
+      ...(protocol === 'http' ? { httpClient: options.httpClient ?? 'sdk' } : {}),
       concurrency,
       pipeline,
       queries: measured,
@@ -536,7 +564,7 @@ export function formatLoadReport(r: LoadReport): string {
     lines.push(`${'ingest'.padEnd(13)}${r.ingest.vectors} vectors in ${fmt(r.ingest.seconds, 2)} s = ${fmt(r.ingest.vectorsPerSec, 0)} vectors/s, ${r.ingest.errors} rejected`);
   }
   const rows: [string, string][] = [
-    ['protocol', `${q.protocol} (${q.concurrency} clients${q.pipeline > 1 ? ` × ${q.pipeline} in flight` : ''}), vectors as ${q.vectors === 'json' ? 'JSON' : 'raw float32'}`],
+    ['protocol', `${q.protocol} (${q.concurrency} clients${q.pipeline > 1 ? ` × ${q.pipeline} in flight` : ''}${q.httpClient === 'raw' ? ', raw HTTP/1.1 load generator' : ''}), vectors as ${q.vectors === 'json' ? 'JSON' : 'raw float32'}`],
     ['queries', `${q.queries} in ${fmt(q.seconds, 2)} s`],
     ['QPS', fmt(q.qps, 1)],
     ['latency ms', `p50 ${fmt(q.latencyMs.p50, 2)}  p95 ${fmt(q.latencyMs.p95, 2)}  p99 ${fmt(q.latencyMs.p99, 2)}  max ${fmt(q.latencyMs.max, 2)}`],

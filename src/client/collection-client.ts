@@ -1,5 +1,5 @@
 // The data routes of one collection as methods: `client.collection(name)`, and the client itself for `default`.
-import type { CallOptions, HttpTransport } from './http-transport.js';
+import type { CallOptions, HttpRequest, HttpTransport } from './http-transport.js';
 import { binaryParams, float32Bytes, vectorArray, type WithVectorInput } from './vector-encoding.js';
 import { QueryStream, type QueryStreamOptions } from './query-stream.js';
 import { SnapshotsClient } from './snapshots-client.js';
@@ -151,16 +151,24 @@ export class CollectionClient {
     return QueryStream.open(this.transport, { ...options, collection: this.name === DEFAULT_COLLECTION ? undefined : this.name });
   }
 
-  private search(route: string, request: QueryInput | HybridQueryInput, call: CallOptions | undefined): Promise<QueryAnswer> {
-    const { vector, ...rest } = request;
-    const params = vector instanceof Float32Array ? binaryParams(rest) : undefined;
-    if (params && vector instanceof Float32Array) {
-      return this.transport.json({ method: 'POST', path: this.prefix + route, query: params, bytes: { body: float32Bytes(vector), contentType: 'application/octet-stream' }, idempotent: true, ...call });
-    }
-    return this.transport.json({ method: 'POST', path: this.prefix + route, json: { ...rest, vector: vectorArray(vector) }, idempotent: true, ...call });
+  private search(route: '/query' | '/hybrid-query', request: QueryInput | HybridQueryInput, call: CallOptions | undefined): Promise<QueryAnswer> {
+    return this.transport.json({ ...searchRequest(this.prefix + route, request), ...call });
   }
 
   private idPath(route: string, id: string): string {
     return `${this.prefix}${route}${encodeURIComponent(id)}`;
   }
+}
+
+/**
+ * A query as it goes on the wire to `path`: a Float32Array vector as raw float32 with the other fields in the query
+ * string (when they fit), anything else as JSON. The benchmarks' load generator sends the same requests.
+ */
+export function searchRequest(path: string, request: QueryInput | HybridQueryInput): HttpRequest {
+  const { vector, ...rest } = request;
+  const params = vector instanceof Float32Array ? binaryParams(rest) : undefined;
+  if (params && vector instanceof Float32Array) {
+    return { method: 'POST', path, query: params, bytes: { body: float32Bytes(vector), contentType: 'application/octet-stream' }, idempotent: true };
+  }
+  return { method: 'POST', path, json: { ...rest, vector: vectorArray(vector) }, idempotent: true };
 }

@@ -143,14 +143,7 @@ export class HttpTransport {
   }
 
   private urlFor(request: HttpRequest): string {
-    let url = this.baseUrl + request.path;
-    if (request.query) {
-      const params = new URLSearchParams();
-      for (const [key, value] of Object.entries(request.query)) if (value !== undefined) params.set(key, String(value));
-      const qs = params.toString();
-      if (qs !== '') url += `?${qs}`;
-    }
-    return url;
+    return this.baseUrl + pathWithQuery(request);
   }
 
   private initFor(request: HttpRequest): { method: string; headers: Record<string, string>; body: BodyInit | undefined } {
@@ -166,6 +159,15 @@ export class HttpTransport {
     }
     return { method: request.method, headers, body };
   }
+}
+
+/** The request's path with its query string, if it has parameters. */
+export function pathWithQuery(request: Pick<HttpRequest, 'path' | 'query'>): string {
+  if (!request.query) return request.path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(request.query)) if (value !== undefined) params.set(key, String(value));
+  const qs = params.toString();
+  return qs === '' ? request.path : `${request.path}?${qs}`;
 }
 
 function networkError(request: HttpRequest, err: unknown): VecStoreError {

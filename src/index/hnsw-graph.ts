@@ -284,6 +284,10 @@ export class HnswGraph {
     }
     const { slot: ep, level: top } = this.entry();
     let cur = ep === slot ? ep : this.descend(vec, ep, this.distance(vec, ep), top, level);
+    // The node's own lists are all written before any node links to it (the same graph as linking level by level: a
+    // level's search reads only that level's lists). Otherwise a concurrent insert could reach it through an upper
+    // level while its level-0 list is still empty, and find no one else there to link its own node to.
+    const backLinks: Array<{ level: number; picked: Int32Array; pickedDist: Float64Array }> = [];
     for (let l = Math.min(level, top); l >= 0; l--) {
       let size = this.searchLayer(vec, cur, efConstruction, l, null);
       const dist = this.s.resultDist;
@@ -305,7 +309,10 @@ export class HnswGraph {
       const pickedDist = new Float64Array(chosen);
       for (let i = 0, j = 0; i < size && j < chosen; i++) if (this.candSlots[i] === picked[j]) pickedDist[j++] = this.candDist[i];
       this.writeList(slot, l, picked, chosen);
-      for (let i = 0; i < chosen; i++) this.link(picked[i], slot, l, pickedDist[i]);
+      backLinks.push({ level: l, picked, pickedDist });
+    }
+    for (const { level: l, picked, pickedDist } of backLinks) {
+      for (let i = 0; i < picked.length; i++) this.link(picked[i], slot, l, pickedDist[i]);
     }
     if (level > Atomics.load(header, HEADER.maxLevel)) {
       this.lock(header, HEADER.lock);
