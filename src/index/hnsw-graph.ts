@@ -87,6 +87,11 @@ export class HnswGraph {
   private readonly v: GraphViews;
   private readonly o: GraphOffsets;
   private readonly s: GraphScratch;
+  /**
+   * Slots of the segments this task knows. The graph can hold newer nodes: a task's segment list is fixed when it is
+   * dispatched, and an insert task dispatched later (after a write opened a new segment) may run first and link a node
+   * of that segment into lists this walk reads. Such a node is past every view this task serves, so walks pass it by.
+   */
   private readonly capacity: number;
   /** Set by `listBase`: the words array holding the list whose count word it returned. */
   private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
@@ -99,7 +104,7 @@ export class HnswGraph {
     this.v = views;
     this.o = graphOffsets(views.rowsPerSegment, views.m);
     this.s = scratch;
-    this.capacity = views.graph.length * views.rowsPerSegment;
+    this.capacity = Math.min(views.graph.length, views.vectors.length) * views.rowsPerSegment;
     this.ownSketch = new Float64Array(views.sketchM + 2);
     this.pairSketch = new Float64Array(views.sketchM + 2);
   }
@@ -174,6 +179,8 @@ export class HnswGraph {
   private entry(): { slot: number; level: number } {
     const slot = Atomics.load(this.v.header, HEADER.entry);
     if (slot < 0) return { slot: -1, level: -1 };
+    // Rare (the entry changes a few times in a build): the task fails and is retried, or its queries get a 503.
+    if (slot >= this.capacity) throw new Error('the graph entry is in a segment this task does not know yet');
     // The header's level can be ahead of the entry read just before it: never start above the entry's own level.
     return { slot, level: Math.min(Atomics.load(this.v.header, HEADER.maxLevel), this.levelOf(slot)) };
   }
@@ -190,7 +197,7 @@ export class HnswGraph {
         const count = Atomics.load(words, base);
         for (let j = 1; j <= count; j++) {
           const e = words[base + j];
-          if (e === this.skip) continue;
+          if (e === this.skip || e >= this.capacity) continue;
           if (this.sketch.basisId !== 0 && this.boundedAbove(e, curDist)) continue;
           const d = this.distance(q, e);
           if (d < curDist) {
@@ -229,7 +236,7 @@ export class HnswGraph {
       const count = Atomics.load(words, base);
       for (let j = 1; j <= count; j++) {
         const e = words[base + j];
-        if (marks[e] === epoch) continue;
+        if (e >= this.capacity || marks[e] === epoch) continue;
         marks[e] = epoch;
         // A full result set admits only nodes closer than its worst: the bound may prove this one is not.
         if (size >= ef && this.sketch.basisId !== 0 && this.boundedAbove(e, dist[0])) continue;
@@ -394,6 +401,8 @@ export class HnswGraph {
         Atomics.store(words, base, count + 1);
         return;
       }
+      // A list holding a node this task cannot read is left as it is (the new node keeps its own links).
+      for (let i = 1; i <= count; i++) if (words[base + i] >= this.capacity) return;
       this.ensureCandidates(count + 1);
       const nodeVec = this.vector(node);
       const cd = this.candDist;

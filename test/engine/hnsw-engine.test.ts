@@ -76,6 +76,38 @@ test('queries walk the graph once it is built, with recall@10 ≥ 0.95 and far f
   }
 });
 
+test('queries keep answering while single writes open new segments under them', async () => {
+  // A search dispatched just before a write opens a segment can run after the insert of that segment's first row:
+  // its walk then meets a node of a segment it does not know, and used to fail the query with a 503.
+  const engine = newEngine({ rowsPerSegment: 256, hnsw: { m: 8, efConstruction: 32, ef: 16 } });
+  try {
+    let stop = false;
+    let answered = 0;
+    const failures: string[] = [];
+    const queryLoop = async () => {
+      for (let q = 0; !stop; q++) {
+        try {
+          const answer = await engine.query({ vector: Float32Array.from(rowOf(queries, q % queries.count)), k: 5 });
+          if (answer.results.length > 0) answered++;
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    };
+    const loops = Array.from({ length: 8 }, queryLoop);
+    for (let i = 0; i < 4000; i++) {
+      await engine.batchUpsert([{ id: `r${i}`, vector: Array.from(rowOf(base, i)) }]);
+      if (i % 4 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    stop = true;
+    await Promise.all(loops);
+    assert.deepEqual(failures.slice(0, 3), []);
+    assert.ok(answered > 100, `${answered} queries answered`);
+  } finally {
+    await engine.close();
+  }
+});
+
 test('a write is found as soon as it is acknowledged, before and after the graph holds it; deletes hide at once', async () => {
   const engine = newEngine();
   try {
