@@ -3,7 +3,7 @@
 // node-http.ts) and through fetch elsewhere, and for streamed bodies and answers.
 import { VecStoreError, errorFromAnswer } from './errors.js';
 import { isRetryableStatus, MAX_RETRY_AFTER_MS, retryDelayMs } from './retry-policy.js';
-import { requestWhole, type AbortLike, type AnswerLike } from './node-http.js';
+import { abortSignalOf, requestWhole, type AbortLike, type AnswerLike } from './node-http.js';
 
 export interface TransportOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8080` (a trailing slash is fine). */
@@ -115,7 +115,7 @@ export class HttpTransport {
         try {
           res = plain
             ? await requestWhole(url, { method: init.method, headers: init.headers, body: init.body as string | Uint8Array | ArrayBuffer | undefined, signal: deadline })
-            : await fetch(url, { ...init, signal: deadline.signal });
+            : await fetch(url, { ...init, signal: abortSignalOf(deadline) });
         } catch (err) {
           const failure = deadline.explain(err) ?? networkError(request, err);
           if (failure.code !== 'network' || !canRetry) throw failure;
@@ -178,11 +178,11 @@ function networkError(request: HttpRequest, err: unknown): VecStoreError {
 }
 
 /**
- * A call's deadline and the caller's signal, as one abort event for node:http, one AbortSignal for fetch (made only when
- * asked for: an AbortController costs more than the rest of a query's set-up) and one sleep that both can cut short.
+ * A call's deadline and the caller's signal, as one abort event (node:http takes it as it is; fetch gets an AbortSignal
+ * made from it, see abortSignalOf: an AbortController per call costs more than the rest of a query's set-up) and one
+ * sleep that both can cut short.
  */
 class Deadline implements AbortLike {
-  private controller: AbortController | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly timer: ReturnType<typeof setTimeout> | undefined;
   private readonly started = Date.now();
@@ -206,15 +206,6 @@ class Deadline implements AbortLike {
 
   removeEventListener(_type: 'abort', listener: () => void): void {
     this.listeners.delete(listener);
-  }
-
-  /** The deadline as an AbortSignal, for fetch. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
   }
 
   /** The timeout or abort error if the deadline or the caller ended the call (whatever error fetch threw for it). */
@@ -253,7 +244,6 @@ class Deadline implements AbortLike {
     if (this.state !== 'running') return;
     this.state = state;
     this.reason = new DOMException('This operation was aborted', 'AbortError');
-    this.controller?.abort(this.reason);
     // Each listener runs once, as with `{ once: true }`.
     const listeners = [...this.listeners];
     this.listeners.clear();

@@ -72,7 +72,7 @@ export function requestWhole(url: string, request: PlainRequest): Promise<Answer
 }
 
 /** An AbortSignal that aborts with `hook` (fetch takes nothing else). */
-function abortSignalOf(hook: AbortLike | undefined): AbortSignal | undefined {
+export function abortSignalOf(hook: AbortLike | undefined): AbortSignal | undefined {
   if (hook === undefined || hook instanceof AbortSignal) return hook;
   const controller = new AbortController();
   if (hook.aborted) controller.abort(hook.reason);
