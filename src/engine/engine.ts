@@ -629,7 +629,7 @@ export class VecStoreEngine {
     const generation = this.store.generation;
     // The key (the vector's bytes as base64) costs a few µs a query: none without a cache.
     const key = this.cache.enabled ? QueryCache.key(query, keyParts) : '';
-    const hit = this.cache.enabled ? this.cache.get(generation, key) : undefined;
+    const hit = this.cache.get(generation, key);
     if (hit) return { ...hit, stats: { ...hit.stats, duration_ms: elapsedMs(started) }, cached: true };
     const { results, scan } = await compute(query);
     const answer: QueryAnswer = {
@@ -646,7 +646,7 @@ export class VecStoreEngine {
         distance_computations: scan.distanceCount,
       },
     };
-    if (this.cache.enabled) this.cache.set(generation, key, answer);
+    this.cache.set(generation, key, answer);
     return { ...answer, cached: false };
   }
 
