@@ -64,6 +64,8 @@ export const HEADER = {
   maxLevel: 1,
   /** Held while the entry node changes. */
   lock: 2,
+  /** The entry node before the current one, -1 if none: where a task that does not know the current one's segment starts. */
+  previousEntry: 3,
   words: 4,
 } as const;
 
@@ -72,6 +74,7 @@ export function newGraphHeader(): SharedArrayBuffer {
   const words = new Int32Array(buffer);
   words[HEADER.entry] = -1;
   words[HEADER.maxLevel] = -1;
+  words[HEADER.previousEntry] = -1;
   return buffer;
 }
 

@@ -177,10 +177,15 @@ export class HnswGraph {
 
   /** The entry node and the level to start from, or -1 when the graph is empty. */
   private entry(): { slot: number; level: number } {
-    const slot = Atomics.load(this.v.header, HEADER.entry);
+    let slot = Atomics.load(this.v.header, HEADER.entry);
     if (slot < 0) return { slot: -1, level: -1 };
-    // Rare (the entry changes a few times in a build): the task fails and is retried, or its queries get a 503.
-    if (slot >= this.capacity) throw new Error('the graph entry is in a segment this task does not know yet');
+    if (slot >= this.capacity) {
+      // A new top node in a segment this task does not know: start from the node it replaced, which is older. Only when
+      // that one is unknown too (two new top nodes in new segments since dispatch) does the task fail, to be retried
+      // (an insert) or answered with a 503 (a query).
+      slot = Atomics.load(this.v.header, HEADER.previousEntry);
+      if (slot < 0 || slot >= this.capacity) throw new Error('the graph entry is in a segment this task does not know yet');
+    }
     // The header's level can be ahead of the entry read just before it: never start above the entry's own level.
     return { slot, level: Math.min(Atomics.load(this.v.header, HEADER.maxLevel), this.levelOf(slot)) };
   }
@@ -324,6 +329,7 @@ export class HnswGraph {
     if (level > Atomics.load(header, HEADER.maxLevel)) {
       this.lock(header, HEADER.lock);
       if (level > header[HEADER.maxLevel]) {
+        Atomics.store(header, HEADER.previousEntry, header[HEADER.entry]);
         Atomics.store(header, HEADER.maxLevel, level);
         Atomics.store(header, HEADER.entry, slot);
       }
