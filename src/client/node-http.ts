@@ -31,6 +31,8 @@ export interface PlainRequest {
   method: string;
   headers: Record<string, string>;
   body: string | Uint8Array | ArrayBuffer | undefined;
+  /** The caller gives the body's bytes away: they are sent as they are, without the copy that lets it reuse them. */
+  transferBody?: boolean;
   signal?: AbortLike;
 }
 
@@ -126,7 +128,7 @@ function nodeHttpFetch(url: string, request: PlainRequest): Promise<AnswerLike> 
   const m = nodeModules()!;
   const { origin, path } = targetOf(url);
   const secure = origin.protocol === 'https:';
-  const body = bodyBytes(request.body);
+  const body = request.transferBody && request.body instanceof Uint8Array ? request.body : bodyBytes(request.body);
   const headers = body === undefined ? request.headers : { ...request.headers, 'content-length': String(body.byteLength) };
   return new Promise((resolve, reject) => {
     // Without a signal, one that never aborts: the code below has a single shape.

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { plainValue } from '../ingest/arrow-records.js';
 import { DatasetError, readVectors } from '../io/vector-files.js';
-import { readFlatVectors } from './parquet-vectors.js';
+import { PARQUET_COMPRESSORS, parquetFileBytes, readFlatVectors } from './parquet-vectors.js';
 
 /** Which columns (or JSONL keys) hold what; absent names mean `id`, `vector`, `metadata`, `text`. */
 export interface ColumnNames {
@@ -80,9 +80,15 @@ export async function openImportSource(file: string, names: ColumnNames): Promis
 export class ColumnBatchBuilder {
   private readonly names: Required<Omit<ColumnNames, 'metadata'>> & { metadata: string[] | undefined };
   private out!: ColumnRows;
-  /** Vector values so far, grown by doubling (a batch's size is not known until it is taken). */
-  private values = new Float32Array(0);
+  /**
+   * Vector values so far. While the rows' float32 vectors follow each other in one array of the source (a Parquet
+   * group read flat, an Arrow column), a view of that array: sources never change what they have handed over, and a
+   * copy here would be the import's largest. Otherwise the builder's own array, sized by the largest batch so far.
+   */
+  private values: Float32Array = new Float32Array(0);
+  private viewing = false;
   private used = 0;
+  private largest = 0;
 
   constructor(names: ColumnNames, private readonly hasText: boolean, private readonly hasMetadata: boolean) {
     this.names = { id: names.id ?? 'id', vector: names.vector ?? 'vector', text: names.text ?? 'text', metadata: names.metadata };
@@ -94,6 +100,7 @@ export class ColumnBatchBuilder {
     if (this.hasMetadata) this.out.metadata = [];
     if (this.hasText) this.out.texts = [];
     this.values = new Float32Array(0);
+    this.viewing = false;
     this.used = 0;
   }
 
@@ -128,19 +135,35 @@ export class ColumnBatchBuilder {
         return reject((err as Error).message);
       }
     }
-    if (this.used + list.length > this.values.length) {
-      const grown = new Float32Array(Math.max(1024, 2 * (this.used + list.length)));
-      grown.set(this.values.subarray(0, this.used));
-      this.values = grown;
-    }
-    if (floats) this.values.set(list, this.used);
-    else for (let i = 0; i < list.length; i++) this.values[this.used + i] = list[i] as number;
-    this.used += list.length;
+    this.append(list as ArrayLike<number>);
     this.out.rows.push(row);
     this.out.ids.push(id);
     this.out.metadata?.push(metadata);
     const text = record[this.names.text];
     this.out.texts?.push(typeof text === 'string' ? text : undefined);
+  }
+
+  private append(list: ArrayLike<number>): void {
+    if (list instanceof Float32Array && (this.used === 0 || (this.viewing && list.buffer === this.values.buffer && list.byteOffset === this.values.byteOffset + 4 * this.used))) {
+      if (this.used === 0) this.values = list;
+      this.viewing = true;
+      this.used += list.length;
+      return;
+    }
+    if (this.viewing || this.used + list.length > this.values.length) {
+      const own = new Float32Array(Math.max(1024, this.largest, 2 * (this.used + list.length)));
+      own.set(this.taken());
+      this.values = own;
+      this.viewing = false;
+    }
+    if (list instanceof Float32Array || list instanceof Float64Array) this.values.set(list, this.used);
+    else for (let i = 0; i < list.length; i++) this.values[this.used + i] = list[i];
+    this.used += list.length;
+  }
+
+  /** The vectors added so far. */
+  private taken(): Float32Array {
+    return this.viewing ? new Float32Array(this.values.buffer, this.values.byteOffset, this.used) : this.values.subarray(0, this.used);
   }
 
   private metadataOf(record: Record<string, unknown>): Record<string, unknown> | undefined {
@@ -164,7 +187,8 @@ export class ColumnBatchBuilder {
   /** The batch so far, and a fresh one started. */
   take(): ColumnRows {
     const out = this.out;
-    out.vectors = this.values.subarray(0, this.used);
+    out.vectors = this.taken();
+    this.largest = Math.max(this.largest, this.used);
     this.reset();
     return out;
   }
@@ -180,7 +204,7 @@ function checkColumns(file: string, available: string[], names: ColumnNames): { 
 }
 
 async function openParquet(file: string, names: ColumnNames): Promise<ImportSource> {
-  const buffer = await asyncBufferFromFile(file);
+  const buffer = await parquetFileBytes(file);
   let metadata;
   try {
     metadata = await parquetMetadataAsync(buffer);
@@ -196,34 +220,43 @@ async function openParquet(file: string, names: ColumnNames): Promise<ImportSour
   const read = async (rowStart: number, rowEnd: number, only: string[]): Promise<Array<Record<string, unknown>>> => {
     let rows: Array<Record<string, unknown>> = [];
     // The offset index (when the writer wrote one) lets a window of a large row group decode only its own pages.
-    await parquetRead({ file: buffer, metadata, columns: only, rowStart, rowEnd, rowFormat: 'object', useOffsetIndex: true, onComplete: (data) => { rows = data; } });
+    await parquetRead({ file: buffer, metadata, columns: only, rowStart, rowEnd, rowFormat: 'object', useOffsetIndex: true, compressors: PARQUET_COMPRESSORS, onComplete: (data) => { rows = data; } });
     return rows;
   };
   return {
     total,
     async *batches(size) {
       const builder = new ColumnBatchBuilder(names, hasText, hasMetadata);
-      // A list column is decoded page by page to the end of its chunk whatever the window, so a row group of modest
-      // size is read once and cut into batches; only a large one is read in windows.
-      const window = Math.max(4 * size, 20_000);
+      const others = columns.filter((c) => c !== vectorName);
+      function* cut(from: number, rows: Array<Record<string, unknown>>): Generator<ColumnRows> {
+        for (let b = 0; b < rows.length; b += size) {
+          for (let i = b; i < Math.min(rows.length, b + size); i++) builder.add(from + i + 1, rows[i]);
+          yield builder.take();
+        }
+      }
+      // The vector column is read flat in spans of rows; the other columns (ids, metadata: a small part of the bytes)
+      // in larger windows, as each window of a large row group decodes its column from the chunk's start.
+      const span = Math.max(4 * size, 20_000);
+      const otherWindow = 10 * span;
       let groupStart = 0;
       for (let g = 0; g < groups.length; g++) {
-        const groupRows = groups[g];
-        const groupEnd = groupStart + groupRows;
-        const flat = await readFlatVectors(buffer, metadata, vectorName, g);
-        const step = flat || groupRows <= window ? groupRows : window;
-        for (let from = groupStart; from < groupEnd; from += step) {
-          const to = Math.min(groupEnd, from + step);
-          const rows = await read(from, to, flat ? columns.filter((c) => c !== vectorName) : columns);
-          if (flat) {
-            const d = flat.dimension;
-            rows.forEach((r, i) => { r[vectorName] = flat.values.subarray((from - groupStart + i) * d, (from - groupStart + i + 1) * d); });
-          }
-          for (let b = 0; b < rows.length; b += size) {
-            for (let i = b; i < Math.min(rows.length, b + size); i++) builder.add(from + i + 1, rows[i]);
-            yield builder.take();
-          }
+        const groupEnd = groupStart + groups[g];
+        let next = groupStart;
+        let window: { start: number; rows: Array<Record<string, unknown>> } = { start: next, rows: [] };
+        const spans = readFlatVectors(buffer, metadata, vectorName, g, span);
+        for (let step = await spans.next(); !step.done; step = await spans.next()) {
+          const { values, dimension, rows } = step.value;
+          if (next + rows > window.start + window.rows.length) window = { start: next, rows: await read(next, Math.min(groupEnd, next + Math.max(rows, otherWindow)), others) };
+          const records = window.rows.slice(next - window.start, next - window.start + rows);
+          records.forEach((r, i) => { r[vectorName] = values.subarray(i * dimension, (i + 1) * dimension); });
+          yield* cut(next, records);
+          next += rows;
         }
+        // What the flat reader could not read (the whole group, or its end) goes through hyparquet's general path,
+        // which decodes a list column page by page from its chunk's start whatever the window: a group of modest size
+        // is read at once, only a large one in windows.
+        const step = groupEnd - next <= span ? groupEnd - next : span;
+        for (let from = next; from < groupEnd; from += step) yield* cut(from, await read(from, Math.min(groupEnd, from + step), columns));
         groupStart = groupEnd;
       }
     },

@@ -53,8 +53,8 @@ async function call<T>(target: ServerTarget, route: string, body: Uint8Array | s
   let res: AnswerLike;
   let text: string;
   try {
-    // node:http, not fetch: a large body goes to the socket as it is (see node-http.ts).
-    res = await requestWhole(url, { method, headers, body });
+    // node:http, not fetch, and the body handed over: a large body goes to the socket as it is (see node-http.ts).
+    res = await requestWhole(url, { method, headers, body, transferBody: true });
     text = await res.text();
   } catch (err) {
     const cause = (err as Error & { cause?: Error }).cause;

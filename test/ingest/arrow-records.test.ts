@@ -36,3 +36,14 @@ test('a stream without its end-of-stream marker, or with a broken message, is in
     assert.throws(() => decodeArrowStream(bytes), (err: unknown) => err instanceof VecStoreError && err.code === 'invalid_arrow');
   }
 });
+
+test('the encoder writes ids, metadata and text as apache-arrow reads them: non-ASCII text, absent values as nulls', () => {
+  const ids = ['a', 'é', '日本', 'emoji-😀', ''];
+  const metadata = [{ lang: 'fr', note: 'déjà vu' }, undefined, { n: 1 }, undefined, { s: '"quoted"\n' }];
+  const texts = [undefined, 'naïve café', '', 'x😀y', undefined];
+  const table = tableFromIPC(encodeArrowBatch({ ids, dimension: 1, vectors: Float32Array.from([1, 2, 3, 4, 5]), metadata, texts }));
+  assert.deepEqual(table.getChild('id')!.toArray(), ids);
+  assert.deepEqual(Array.from(table.getChild('metadata')!), metadata.map((m) => (m === undefined ? null : JSON.stringify(m))));
+  assert.deepEqual(Array.from(table.getChild('text')!), texts.map((t) => t ?? null));
+  assert.equal(table.getChild('metadata')!.nullCount, 2);
+});

@@ -72,6 +72,25 @@ describe('vecstore import', () => {
     assert.deepEqual(doc5, { id: 'doc-5', metadata: { lang: 'en', year: 2005 }, vector: rows[5].vector.map(Math.fround), text: 'text 5' });
   });
 
+  test("a file pyarrow wrote with its defaults (dictionary pages), a ragged row and a null element among them", async () => {
+    // test/fixtures/parquet/make-fixtures.py: 300 rows r0…r299 of 8 floats; r200 has 9, r250 a null element.
+    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/parquet/pyarrow-ragged.parquet');
+    const s = await server();
+    const r = cli('import', file, '--url', s.url, '--batch-size', '64');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /imported 300 rows .* 298 inserted, 0 updated, 0 skipped \(--resume\), 2 bad/);
+    assert.match(r.stderr, /^row 201 \(id "r200"\): vector: expected 8 dimensions, got 9/m);
+    assert.match(r.stderr, /^row 251 \(id "r250"\): vector\[3\]: must be a number, got null/m);
+    const all = new Map((await dump(s)).map((x) => [x.id, x]));
+    assert.equal(all.size, 298);
+    // Rows read flat (before r200) and by the general path (after it) hold the file's values and metadata.
+    const expected = JSON.parse(fs.readFileSync(file.replace(/\.parquet$/, '.json'), 'utf8')) as Record<string, number[]>;
+    for (const id of ['r0', 'r127', 'r199', 'r201', 'r299']) {
+      assert.deepEqual(all.get(id)?.vector, expected[id], id);
+      assert.deepEqual(all.get(id)?.metadata, { i: Number(id.slice(1)) }, id);
+    }
+  });
+
   test('an Arrow file and a JSONL file give the same records; bad rows are reported by row number and skipped', async () => {
     const arrowFile = path.join(dir, 'docs.arrow');
     const table = new Table({
