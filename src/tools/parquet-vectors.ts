@@ -27,20 +27,24 @@ export const PARQUET_COMPRESSORS = {
  */
 export async function parquetFileBytes(file: string): Promise<ByteSource & { byteLength: number }> {
   const { size } = await fs.promises.stat(file);
+  const readInto = async (target: Uint8Array, position: number): Promise<void> => {
+    const handle = await fs.promises.open(file, 'r');
+    try {
+      for (let done = 0; done < target.length; ) {
+        const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
+        if (bytesRead === 0) throw new Error(`${file}: ends before byte ${position + target.length}`);
+        done += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  };
   return {
     byteLength: size,
+    readInto,
     async slice(start: number, end = size): Promise<ArrayBuffer> {
       const bytes = new Uint8Array(Math.max(0, end - start));
-      const handle = await fs.promises.open(file, 'r');
-      try {
-        for (let done = 0; done < bytes.length; ) {
-          const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done);
-          if (bytesRead === 0) throw new Error(`${file}: ends before byte ${start + bytes.length}`);
-          done += bytesRead;
-        }
-      } finally {
-        await handle.close();
-      }
+      await readInto(bytes, start);
       return bytes.buffer;
     },
   };
@@ -56,9 +60,11 @@ function uncompress(input: Uint8Array, codec: string, output: Uint8Array): Uint8
   return decompressPage(input, output.length, codec as never, undefined);
 }
 
-/** A file's bytes by range (hyparquet's AsyncBuffer). */
+/** A file's bytes by range (hyparquet's AsyncBuffer), and for files, into an array the reader reuses. */
 interface ByteSource {
   slice(start: number, end?: number): ArrayBuffer | Promise<ArrayBuffer>;
+  /** Fills `target` with the bytes from `position` on (throws if the file ends first). */
+  readInto?(target: Uint8Array, position: number): Promise<void>;
 }
 
 /**
@@ -169,6 +175,7 @@ const READ_BYTES = 16 << 20;
 /** The pages of one column chunk, read from the file a window at a time. */
 class PageReader {
   private bytes = new Uint8Array(0);
+  private window = new Uint8Array(0);
   /** File offset of bytes[0], and the reading position in bytes. */
   private base: number;
   private at = 0;
@@ -199,11 +206,20 @@ class PageReader {
     }
   }
 
-  /** Moves the window to start at the reading position, holding at least `needed` bytes (and READ_BYTES if there are). */
+  /**
+   * Moves the window to start at the reading position, holding at least `needed` bytes (and READ_BYTES if there are).
+   * A file reads into the same array each time: the pages of the window before have been decoded and copied out.
+   */
   private async refill(needed: number): Promise<void> {
     const from = this.base + this.at;
-    const to = Math.min(this.end, from + Math.max(needed, READ_BYTES));
-    this.bytes = new Uint8Array(await this.file.slice(from, to));
+    const length = Math.min(this.end - from, Math.max(needed, READ_BYTES));
+    if (this.file.readInto) {
+      if (this.window.length < length) this.window = new Uint8Array(length);
+      this.bytes = this.window.subarray(0, length);
+      await this.file.readInto(this.bytes, from);
+    } else {
+      this.bytes = new Uint8Array(await this.file.slice(from, from + length));
+    }
     this.base = from;
     this.at = 0;
   }
@@ -211,17 +227,23 @@ class PageReader {
 
 /** A growable array of a column's values, handed out in spans of whole rows. */
 class ValueBuffer {
+  /** Allocated when the first value comes: after the group's last span there may be none. */
   values: Float32Array | Float64Array;
   filled = 0;
 
-  constructor(private readonly double: boolean, capacity: number) {
-    this.values = double ? new Float64Array(capacity) : new Float32Array(capacity);
+  constructor(private readonly double: boolean, private capacity: number) {
+    this.values = this.allocate(0);
+  }
+
+  private allocate(length: number): Float32Array | Float64Array {
+    return this.double ? new Float64Array(length) : new Float32Array(length);
   }
 
   /** Room for `count` more values. */
   reserve(count: number): void {
     if (this.filled + count <= this.values.length) return;
-    const grown = this.double ? new Float64Array(Math.max(2 * this.values.length, this.filled + count)) : new Float32Array(Math.max(2 * this.values.length, this.filled + count));
+    this.capacity = Math.max(this.capacity, this.filled + count, this.values.length > 0 ? 2 * this.values.length : 0);
+    const grown = this.allocate(this.capacity);
     grown.set(this.values.subarray(0, this.filled));
     this.values = grown;
   }
@@ -232,13 +254,17 @@ class ValueBuffer {
     return new Uint8Array(this.values.buffer, this.values.byteOffset + this.filled * width, count * width);
   }
 
-  /** The first `count` values, as a view; the rest move to a new buffer of the same capacity. */
+  /** The first `count` values, as a view; the rest (part of a row) move to a new buffer. */
   take(count: number): Float32Array | Float64Array {
     const taken = this.values.subarray(0, count);
     const rest = this.values.subarray(count, this.filled);
-    this.values = this.double ? new Float64Array(this.values.length) : new Float32Array(this.values.length);
-    this.values.set(rest);
-    this.filled = rest.length;
+    this.values = this.allocate(0);
+    this.filled = 0;
+    if (rest.length > 0) {
+      this.reserve(rest.length);
+      this.values.set(rest);
+      this.filled = rest.length;
+    }
     return taken;
   }
 }
