@@ -418,8 +418,10 @@ async function runVecStore(
   );
   try {
     const t0 = performance.now();
-    // Arrow batches, the bulk format: the build time then measures indexing rather than JSON parsing.
-    const ingest = await ingestDataset({ url }, options.base, { progress: options.progress, arrow: true });
+    // Arrow batches, the bulk format: the build time then measures indexing rather than JSON parsing. One request in
+    // flight, so the rows enter the graph in the order the libraries insert them: an HNSW graph's quality depends on
+    // the insertion order (docs/hnsw.md), and batches racing each other would give VecStore a different order each run.
+    const ingest = await ingestDataset({ url }, options.base, { progress: options.progress, arrow: true, ingestConcurrency: 1 });
     await waitIndexed(url);
     const index: IndexTimings = { buildSeconds: (performance.now() - t0) / 1000, restartSeconds: null, restartRecall: null };
     const engines: EngineResult[] = [];

@@ -16,7 +16,7 @@ export interface HnswSettings {
   ef: number;
 }
 
-export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 128, ef: 64 };
+export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, ef: 64 };
 
 /** Events the index reports (metrics, logs). */
 export interface HnswEvents {

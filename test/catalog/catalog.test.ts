@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Catalog, type CatalogOptions } from '../../src/catalog/catalog.js';
 import type { CollectionSettings } from '../../src/catalog/collection-settings.js';
 
-const DEFAULT_HNSW = { m: 16, ef_construction: 128, ef: 64 };
+const DEFAULT_HNSW = { m: 16, ef_construction: 200, ef: 64 };
 import { VecStoreEngine } from '../../src/engine/engine.js';
 import { Durability } from '../../src/engine/durability.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';

@@ -24,8 +24,8 @@ test('PUT creates (201), repeats (200), conflicts (409); names are checked; GET 
   const { name, index, hnsw, total_vectors, active_vectors, deleted_vectors, dimension, metric, storage_bytes, slots_used, text_documents, indexed_vectors } = created.body;
   assert.deepEqual(
     { name, index, hnsw, total_vectors, active_vectors, deleted_vectors, dimension, metric, storage_bytes, slots_used, text_documents, indexed_vectors },
-    { name: 'docs', index: 'flat', hnsw: { m: 8, ef_construction: 128, ef: 64 }, total_vectors: 0, active_vectors: 0, deleted_vectors: 0, dimension: 3, metric: 'cosine', storage_bytes: 0, slots_used: 0, text_documents: 0, indexed_vectors: 0 },
-    'the settings asked for, the server defaults (--hnsw-ef-construction 128, --hnsw-ef 64) for the rest, and the stats',
+    { name: 'docs', index: 'flat', hnsw: { m: 8, ef_construction: 200, ef: 64 }, total_vectors: 0, active_vectors: 0, deleted_vectors: 0, dimension: 3, metric: 'cosine', storage_bytes: 0, slots_used: 0, text_documents: 0, indexed_vectors: 0 },
+    'the settings asked for, the server defaults (--hnsw-ef-construction 200, --hnsw-ef 64) for the rest, and the stats',
   );
   assert.equal((await put('docs', { dimension: 3, metric: 'cosine', index: 'flat', hnsw: { m: 8 } })).status, 200);
   const conflict = await put('docs', { dimension: 4, metric: 'cosine', index: 'flat', hnsw: { m: 8 } });
