@@ -247,8 +247,8 @@ async function openParquet(file: string, names: ColumnNames): Promise<ImportSour
         for (let step = await spans.next(); !step.done; step = await spans.next()) {
           const { values, dimension, rows } = step.value;
           if (next + rows > window.start + window.rows.length) window = { start: next, rows: await read(next, Math.min(groupEnd, next + Math.max(rows, otherWindow)), others) };
-          const records = window.rows.slice(next - window.start, next - window.start + rows);
-          records.forEach((r, i) => { r[vectorName] = values.subarray(i * dimension, (i + 1) * dimension); });
+          // Copies of the window's rows: the window outlives this span and must not keep its vectors alive.
+          const records = window.rows.slice(next - window.start, next - window.start + rows).map((r, i) => ({ ...r, [vectorName]: values.subarray(i * dimension, (i + 1) * dimension) }));
           yield* cut(next, records);
           next += rows;
         }
