@@ -1,8 +1,8 @@
-// Reads a Parquet list<float|double> vector column of a row group as flat arrays of whole rows, skipping per-row list
-// assembly and the level arrays hyparquet would build for it, a span of rows at a time. Page headers, schema levels and codecs other than Snappy come
-// from hyparquet's page-level modules (exported as `hyparquet/src/*.js`, version pinned by the lock file); the general
-// path (parquetRead) stays the reference, and the unit tests compare the two on pyarrow's and hyparquet-writer's
-// layouts.
+// Reads a Parquet list<float|double> vector column of a row group as flat arrays of whole rows, a span of rows at a
+// time, skipping the per-row list assembly and the level arrays hyparquet would build. Page headers, schema levels and
+// codecs other than Snappy come from hyparquet's page-level modules (exported as `hyparquet/src/*.js`, version pinned
+// by the lock file); the general path (parquetRead) stays the reference, and the unit tests compare the two on
+// pyarrow's and hyparquet-writer's layouts.
 import fs from 'node:fs';
 import type { FileMetaData } from 'hyparquet';
 import { parquetSchema } from 'hyparquet';
@@ -12,13 +12,16 @@ import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath } from 'hyparquet/src/schema.js';
 import { snappyUncompress } from './snappy.js';
 
+/** A file's bytes by range (hyparquet's AsyncBuffer), and for files, into an array the reader reuses. */
+interface ByteSource {
+  slice(start: number, end?: number): ArrayBuffer | Promise<ArrayBuffer>;
+  /** Fills `target` with the bytes from `position` on (throws if the file ends first). */
+  readInto?(target: Uint8Array, position: number): Promise<void>;
+}
+
 /** hyparquet's decompressors, with Snappy (the codec pyarrow and most writers use) copying literals natively. */
 export const PARQUET_COMPRESSORS = {
-  SNAPPY: (input: Uint8Array, length: number): Uint8Array => {
-    const output = new Uint8Array(length);
-    snappyUncompress(input, output);
-    return output;
-  },
+  SNAPPY: (input: Uint8Array, length: number): Uint8Array => uncompress(input, 'SNAPPY', new Uint8Array(length)),
 };
 
 /**
@@ -58,13 +61,6 @@ function uncompress(input: Uint8Array, codec: string, output: Uint8Array): Uint8
     return output;
   }
   return decompressPage(input, output.length, codec as never, undefined);
-}
-
-/** A file's bytes by range (hyparquet's AsyncBuffer), and for files, into an array the reader reuses. */
-interface ByteSource {
-  slice(start: number, end?: number): ArrayBuffer | Promise<ArrayBuffer>;
-  /** Fills `target` with the bytes from `position` on (throws if the file ends first). */
-  readInto?(target: Uint8Array, position: number): Promise<void>;
 }
 
 /**
