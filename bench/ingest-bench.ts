@@ -25,6 +25,11 @@ export interface IngestBenchOptions {
   idleSeconds: number;
   /** The servers' vector index (`hnsw` builds its graph in the pool while the ingest runs). */
   index: 'hnsw' | 'flat';
+  /**
+   * The CLI of another VecStore build (for example the first release's `dist/src/cli.js`): its JSON rate is measured
+   * on the same bodies, in the same run, as the reference of the JSON goal.
+   */
+  baselineCli?: string;
 }
 
 const QUERY_CLIENTS = 2;
@@ -124,8 +129,13 @@ async function idleP99(url: string, dim: number, seconds: number): Promise<numbe
 }
 
 async function server(dataDir: string, o: IngestBenchOptions, extra: string[] = []): Promise<ChildServer> {
+  return serverOf(CLI, dataDir, ['--index', o.index, ...extra]);
+}
+
+/** A `serve` process of the CLI at `cli` on an empty data directory, with the settings every measurement shares. */
+function serverOf(cli: string, dataDir: string, extra: string[]): Promise<ChildServer> {
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return startChild([CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--metric', 'cosine', '--fsync', 'always', '--index', o.index, ...extra]);
+  return startChild([cli, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--metric', 'cosine', '--fsync', 'always', ...extra]);
 }
 
 /**
@@ -254,6 +264,13 @@ export async function runIngestBenchmark(o: IngestBenchOptions): Promise<void> {
       const jsonPool = await ingest(s.url, jsonBodies, o.concurrency);
       row('JSON, JSON.parse on the front thread (--parse-threads 0 --json-reader builtin, before)', `${fmt(jsonInline)} vectors/s`, `${fmt(jsonRows)} rows`);
       row('JSON, fast reader in the parse pool (now)', `${fmt(jsonPool)} vectors/s`, `${(jsonPool / jsonInline).toFixed(2)}× the rate before`);
+      if (o.baselineCli) {
+        await s.stop();
+        // The other build knows none of this build's flags (it may predate --index): its own defaults, same bodies.
+        s = await serverOf(path.resolve(o.baselineCli), dataDir, []);
+        const baseline = await ingest(s.url, jsonBodies, o.concurrency);
+        row('JSON on the baseline build', `${fmt(baseline)} vectors/s`, `now ${(jsonPool / baseline).toFixed(2)}× faster (${o.baselineCli})`);
+      }
     } finally {
       await s.stop();
     }

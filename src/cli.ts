@@ -299,7 +299,8 @@ bench
   .option('--concurrency <n>', 'requests in flight', integer(1), 2)
   .option('--idle-seconds <s>', 'seconds of each idle query measurement', integer(1), 5)
   .addOption(new Option('--index <kind>', 'the servers\' vector index (hnsw builds its graph while the ingest runs)').choices(['hnsw', 'flat']).default('hnsw'))
-  .action(async (opts: { rows: number; dim: number; jsonRows: number; batch: number; jsonBatch: number; concurrency: number; idleSeconds: number; index: 'hnsw' | 'flat' }) => {
+  .option('--baseline-cli <path>', 'the cli.js of another VecStore build (e.g. the first release): its JSON rate on the same bodies')
+  .action(async (opts: { rows: number; dim: number; jsonRows: number; batch: number; jsonBatch: number; concurrency: number; idleSeconds: number; index: 'hnsw' | 'flat'; baselineCli?: string }) => {
     const { runIngestBenchmark } = await import('../bench/ingest-bench.js');
     await runIngestBenchmark(opts);
   });

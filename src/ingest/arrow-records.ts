@@ -1,6 +1,7 @@
 // Reads an Apache Arrow IPC stream (apache-arrow) as raw batch records {id, vector, metadata?, text?} for validation.
 import { DataType, tableFromIPC, type Data, type Table, type Vector } from 'apache-arrow';
 import { VecStoreError } from '../errors.js';
+import { DecompressionBudgetError, readWithinBudget } from './arrow-compression.js';
 
 /** The media type of an Arrow IPC stream (what pyarrow, Polars and DuckDB write). */
 export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
@@ -15,7 +16,13 @@ export interface ArrowRows {
 const EOS = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
 
 /**
- * Decodes a complete IPC stream. The stream must end with its end-of-stream marker: a stream cut off between two
+ * What the compressed buffers of a body may decompress to: float vectors barely compress, ids and metadata do, but a
+ * body that claims more than this (at most 1 GiB) is a decompression bomb, not a batch.
+ */
+const decompressedBudget = (bodyBytes: number) => Math.min(2 ** 30, 16 * bodyBytes + 2 ** 20);
+
+/**
+ * Decodes a complete IPC stream, uncompressed or with LZ4_FRAME or ZSTD buffers. The stream must end with its end-of-stream marker: a stream cut off between two
  * messages is otherwise indistinguishable from a shorter valid one, and a truncated upload must write nothing.
  */
 export function decodeArrowStream(bytes: Uint8Array): ArrowRows {
@@ -24,8 +31,9 @@ export function decodeArrowStream(bytes: Uint8Array): ArrowRows {
   }
   let table: Table;
   try {
-    table = tableFromIPC(bytes);
+    table = readWithinBudget(decompressedBudget(bytes.length), () => tableFromIPC(bytes));
   } catch (err) {
+    if (err instanceof DecompressionBudgetError) throw new VecStoreError('payload_too_large', `body: ${err.message}`);
     throw new VecStoreError('invalid_arrow', `body: malformed Arrow IPC stream (${(err as Error).message})`);
   }
   if (table.schema.fields.length === 0) throw new VecStoreError('invalid_arrow', 'body: the Arrow IPC stream has no schema');
@@ -50,13 +58,20 @@ function arrowTableRows(table: Table): ArrowRows {
   return {
     count: table.numRows,
     rowAt(index) {
-      const rawId = id.get(index);
-      return {
-        id: typeof rawId === 'bigint' || typeof rawId === 'number' ? String(rawId) : rawId,
-        vector: vectorAt(index),
-        metadata: metadata ? metadataAt(metadata, index) : undefined,
-        text: text ? text.get(index) : undefined,
-      };
+      try {
+        const rawId = id.get(index);
+        return {
+          id: typeof rawId === 'bigint' || typeof rawId === 'number' ? String(rawId) : rawId,
+          vector: vectorAt(index),
+          metadata: metadata ? metadataAt(metadata, index) : undefined,
+          text: text ? text.get(index) : undefined,
+        };
+      } catch (err) {
+        // apache-arrow reads values lazily and trusts the stream's offsets and children: damage the reader did not
+        // catch surfaces here, as that record's error.
+        if (err instanceof VecStoreError) throw err;
+        throw new VecStoreError('invalid_arrow', `records[${index}]: unreadable in the Arrow stream (${(err as Error).message})`);
+      }
     },
   };
 }
@@ -90,6 +105,10 @@ function vectorReader(column: Vector): (index: number) => unknown {
       const offsets = data.valueOffsets as Int32Array | BigInt64Array;
       begin = Number(offsets[data.offset + row]);
       end = Number(offsets[data.offset + row + 1]);
+    }
+    // Offsets come from the client: a damaged stream must not make the reader build an array of a billion nulls.
+    if (!(begin >= 0 && end >= begin && end <= child.length)) {
+      throw new VecStoreError('invalid_arrow', `records[${index}].vector: list offsets ${begin}..${end} outside the column's ${child.length} values (damaged stream?)`);
     }
     const values = child.values as ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> };
     if (values instanceof Float32Array && child.nullCount === 0) return values.subarray(child.offset + begin, child.offset + end);

@@ -5,6 +5,8 @@ import readline from 'node:readline';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { plainValue } from '../ingest/arrow-records.js';
+// Registers the LZ4 and ZSTD codecs: pyarrow's feather files are LZ4-compressed unless told otherwise.
+import '../ingest/arrow-compression.js';
 import { DatasetError, readVectors } from '../io/vector-files.js';
 import { PARQUET_COMPRESSORS, parquetFileBytes, readFlatVectors } from './parquet-vectors.js';
 
