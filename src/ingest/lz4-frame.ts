@@ -1,6 +1,6 @@
-// LZ4 frame decompression: the codec pyarrow's `write_feather` uses by default, and one of the two an Arrow IPC
-// stream may be compressed with (LZ4_FRAME). No LZ4 package is needed for a format this small; the output is capped
-// so that a few hostile bytes cannot make the server allocate gigabytes.
+// LZ4 decompression: frames (the codec pyarrow's `write_feather` uses by default, and one of the two an Arrow IPC
+// stream may be compressed with, LZ4_FRAME) and bare blocks (Parquet's LZ4_RAW pages). No LZ4 package is needed for
+// a format this small; the output is capped so that a few hostile bytes cannot make the server allocate gigabytes.
 
 const FRAME_MAGIC = 0x184d2204;
 /** Skippable frames (magic 0x184D2A50–0x184D2A5F) carry user data that decoders pass over. */
@@ -34,6 +34,15 @@ export function decompressLz4Frames(input: Uint8Array, maxBytes: number): Uint8A
   }
   if (pos > input.length) throw new Lz4Error('lz4: truncated frame');
   return out.result();
+}
+
+/** Decompresses one bare LZ4 block (no frame) that holds exactly `length` bytes; throws Lz4Error otherwise. */
+export function decompressLz4Block(input: Uint8Array, length: number): Uint8Array {
+  const out = new Output(length, length);
+  decodeBlock(input, 0, input.length, out);
+  const bytes = out.result();
+  if (bytes.length !== length) throw new Lz4Error(`lz4: block holds ${bytes.length} bytes, ${length} expected`);
+  return bytes;
 }
 
 /** Reads the frame whose descriptor starts at `pos`; returns the position after it. */

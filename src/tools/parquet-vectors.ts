@@ -4,12 +4,15 @@
 // by the lock file); the general path (parquetRead) stays the reference, and the unit tests compare the two on
 // pyarrow's and hyparquet-writer's layouts.
 import fs from 'node:fs';
+import zlib from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
 import type { FileMetaData } from 'hyparquet';
 import { parquetSchema } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath } from 'hyparquet/src/schema.js';
+import { decompressLz4Block } from '../ingest/lz4-frame.js';
 import { snappyUncompress } from './snappy.js';
 
 /** A file's bytes by range (hyparquet's AsyncBuffer), and for files, into an array the reader reuses. */
@@ -19,10 +22,22 @@ interface ByteSource {
   readInto?(target: Uint8Array, position: number): Promise<void>;
 }
 
-/** hyparquet's decompressors, with Snappy (the codec pyarrow and most writers use) copying literals natively. */
+/**
+ * The page codecs hyparquet does not have, by Parquet's codec names: Snappy (pyarrow's, DuckDB's and Spark's default)
+ * copying literals natively, ZSTD (Polars' default), GZIP, BROTLI and LZ4_RAW. Each result must be the page's size.
+ */
 export const PARQUET_COMPRESSORS = {
   SNAPPY: (input: Uint8Array, length: number): Uint8Array => uncompress(input, 'SNAPPY', new Uint8Array(length)),
+  ZSTD: (input: Uint8Array, length: number): Uint8Array => pageOfSize(zstdDecompress(input), length, 'ZSTD'),
+  GZIP: (input: Uint8Array, length: number): Uint8Array => pageOfSize(zlib.unzipSync(input), length, 'GZIP'),
+  BROTLI: (input: Uint8Array, length: number): Uint8Array => pageOfSize(zlib.brotliDecompressSync(input), length, 'BROTLI'),
+  LZ4_RAW: (input: Uint8Array, length: number): Uint8Array => decompressLz4Block(input, length),
 };
+
+function pageOfSize(page: Uint8Array, length: number, codec: string): Uint8Array {
+  if (page.length !== length) throw new Error(`parquet ${codec} page holds ${page.length} bytes, its header says ${length}`);
+  return page;
+}
 
 /**
  * A file as hyparquet's AsyncBuffer: each range read by position into one array. hyparquet's own goes through a read
@@ -53,14 +68,14 @@ export async function parquetFileBytes(file: string): Promise<ByteSource & { byt
   };
 }
 
-/** `input` uncompressed into `output` (exactly its size): Snappy here, other codecs through hyparquet. */
+/** `input` uncompressed into `output` (exactly its size) for Snappy, into a page of that size for the other codecs. */
 function uncompress(input: Uint8Array, codec: string, output: Uint8Array): Uint8Array {
   if (codec === 'UNCOMPRESSED') return input;
   if (codec === 'SNAPPY') {
     snappyUncompress(input, output);
     return output;
   }
-  return decompressPage(input, output.length, codec as never, undefined);
+  return decompressPage(input, output.length, codec as never, PARQUET_COMPRESSORS);
 }
 
 /**

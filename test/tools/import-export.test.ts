@@ -91,6 +91,18 @@ describe('vecstore import', () => {
     }
   });
 
+  test('a ZSTD-compressed Parquet file (what Polars writes by default)', async () => {
+    // The same 300 rows as pyarrow-ragged.parquet without its two bad rows; the JSON holds rows that are in both.
+    const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/parquet');
+    const s = await server();
+    const r = cli('import', path.join(fixtures, 'pyarrow-zstd.parquet'), '--url', s.url, '--batch-size', '64');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /imported 300 rows .* 300 inserted/);
+    const all = new Map((await dump(s)).map((x) => [x.id, x]));
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'pyarrow-ragged.json'), 'utf8')) as Record<string, number[]>;
+    for (const id of ['r0', 'r127', 'r199', 'r201', 'r299']) assert.deepEqual(all.get(id)?.vector, expected[id], id);
+  });
+
   test('an Arrow file and a JSONL file give the same records; bad rows are reported by row number and skipped', async () => {
     const arrowFile = path.join(dir, 'docs.arrow');
     const table = new Table({

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { parquetMetadata, parquetReadObjects, type FileMetaData } from 'hyparquet';
-import { readFlatVectors, type FlatSpan } from '../../src/tools/parquet-vectors.js';
+import { PARQUET_COMPRESSORS, readFlatVectors, type FlatSpan } from '../../src/tools/parquet-vectors.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/parquet');
 
@@ -78,6 +78,22 @@ test("pyarrow's layouts: a dictionary that falls back to PLAIN pages, version 2 
   }
   const { metadata } = fixture('pyarrow-dictionary.parquet');
   assert.ok(metadata.row_groups[0].columns[1].meta_data!.encodings.includes('RLE_DICTIONARY'));
+});
+
+test('ZSTD (Polars\' default), GZIP, BROTLI and LZ4_RAW pages: the flat reader and the general path give the Snappy file\'s rows', async () => {
+  const reference = await parquetReadObjects({ file: fixture('pyarrow-v2-plain.parquet').buffer });
+  for (const codec of ['zstd', 'gzip', 'brotli', 'lz4']) {
+    const { buffer, metadata } = fixture(`pyarrow-${codec}.parquet`);
+    assert.notEqual(metadata.row_groups[0].columns[1].meta_data!.codec, 'SNAPPY');
+    const flat: number[][] = [];
+    for (let g = 0; g < metadata.row_groups.length; g++) {
+      const { spans, whole } = await spansOf(buffer, metadata, g, 10);
+      assert.ok(whole, `${codec}: group ${g} not read flat`);
+      for (const span of spans) for (let r = 0; r < span.rows; r++) flat.push(Array.from(span.values.subarray(r * span.dimension, (r + 1) * span.dimension)));
+    }
+    assert.deepEqual(flat, reference.map((row) => row.vector), codec);
+    assert.deepEqual(await parquetReadObjects({ file: buffer, compressors: PARQUET_COMPRESSORS }), reference, codec);
+  }
 });
 
 test('a ragged row or a null element stops the flat reader; the rows before it are yielded whole and right', async () => {
