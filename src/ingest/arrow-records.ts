@@ -15,6 +15,18 @@ export interface ArrowRows {
 /** The end-of-stream marker: continuation token 0xFFFFFFFF then a zero length. */
 const EOS = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
 
+/** The magic an Arrow IPC file (a feather v2 file) starts and ends with. */
+const FILE_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31];
+
+/**
+ * An Arrow IPC file rather than a stream, whole: its footer (read from the end) locates every batch, so a cut file
+ * fails to read instead of reading as fewer rows, and it is taken too (a `.feather` or `.arrow` file posted as is).
+ */
+function isArrowFile(bytes: Uint8Array): boolean {
+  const at = bytes.length - FILE_MAGIC.length;
+  return at >= FILE_MAGIC.length && FILE_MAGIC.every((b, i) => bytes[i] === b && bytes[at + i] === b);
+}
+
 /**
  * What the compressed buffers of a body may decompress to: float vectors barely compress, ids and metadata do, but a
  * body that claims more than this (at most 1 GiB) is a decompression bomb, not a batch.
@@ -22,11 +34,12 @@ const EOS = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
 const decompressedBudget = (bodyBytes: number) => Math.min(2 ** 30, 16 * bodyBytes + 2 ** 20);
 
 /**
- * Decodes a complete IPC stream, uncompressed or with LZ4_FRAME or ZSTD buffers. The stream must end with its end-of-stream marker: a stream cut off between two
- * messages is otherwise indistinguishable from a shorter valid one, and a truncated upload must write nothing.
+ * Decodes a complete IPC stream (or file), uncompressed or with LZ4_FRAME or ZSTD buffers. The stream must end with
+ * its end-of-stream marker: a stream cut off between two messages is otherwise indistinguishable from a shorter
+ * valid one, and a truncated upload must write nothing.
  */
 export function decodeArrowStream(bytes: Uint8Array): ArrowRows {
-  if (bytes.length < EOS.length || EOS.some((b, i) => bytes[bytes.length - EOS.length + i] !== b)) {
+  if (!isArrowFile(bytes) && (bytes.length < EOS.length || EOS.some((b, i) => bytes[bytes.length - EOS.length + i] !== b))) {
     throw new VecStoreError('invalid_arrow', 'body: the Arrow IPC stream does not end with its end-of-stream marker (truncated upload?)');
   }
   let table: Table;

@@ -115,6 +115,18 @@ describe('compressed Arrow streams', () => {
     assert.equal((await postJson(`${server.url}/v1/query`, { vector: expected(5).vector, limit: 1 })).body.results[0].id, 'c5');
   });
 
+  test('a feather file posted as is (the Arrow IPC file format) is read; cut short, it is a 400 that writes nothing', async () => {
+    const file = fixture('pyarrow-default.feather');
+    const cut = await post(file.subarray(0, file.length - 100));
+    assert.equal(cut.status, 400);
+    assert.equal(cut.body.code, 'invalid_arrow');
+    for (const id of ['c0', 'c299']) assert.equal((await fetch(`${server.url}/v1/delete/${id}`, { method: 'DELETE' })).status, 200);
+    const before = await total();
+    assert.deepEqual((await post(file)).body, { inserted: 2, updated: 298, errors: [] });
+    assert.equal(await total(), before + 2);
+    assert.deepEqual((await requestJson(`${server.url}/v1/vectors/c299`)).body, expected(299));
+  });
+
   test('vecstore import reads a feather file written with pyarrow\'s defaults (LZ4)', async () => {
     const target = await startServerProcess({ args: ['--dimension', String(DIM), '--metric', 'euclidean'] });
     try {
