@@ -66,7 +66,7 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
       doc: {
         summary: 'Insert or replace many records; each is validated alone (bad ones are listed in errors, the others written as one logged batch).',
         tag: 'records', body: { kind: 'batchUpsert' },
-        binary: [{ contentType: ARROW_STREAM_TYPE, description: 'An Arrow IPC stream with columns id, vector, metadata?, text?.' }],
+        binary: [{ contentType: ARROW_STREAM_TYPE, description: 'An Arrow IPC stream (or file) with columns id, vector, metadata?, text?; record batches uncompressed, LZ4_FRAME or ZSTD.' }],
         answers: { 200: S.BatchUpsertAnswer },
         errors: ['batch_too_large', 'invalid_arrow', 'dimension_mismatch', 'storage'],
       },
