@@ -101,11 +101,12 @@ export function parseText(value: unknown, field: string, limits: Limits): string
 /** A record of an upsert or batch: `{id, vector, metadata?, text?}`. */
 export function parseRecord(value: unknown, field: string, limits: Limits): RecordInput {
   if (!isPlainObject(value)) throw new VecStoreError('validation', `${field}: must be an object, got ${describe(value)}`);
+  const prefix = field === '' ? '' : `${field}.`;
   return {
-    id: parseId(value.id, `${field}.id`.replace(/^\./, ''), limits),
-    vector: parseVector(value.vector, `${field}.vector`.replace(/^\./, ''), limits),
-    metadata: parseMetadata(value.metadata, `${field}.metadata`.replace(/^\./, ''), limits),
-    text: parseText(value.text, `${field}.text`.replace(/^\./, ''), limits),
+    id: parseId(value.id, `${prefix}id`, limits),
+    vector: parseVector(value.vector, `${prefix}vector`, limits),
+    metadata: parseMetadata(value.metadata, `${prefix}metadata`, limits),
+    text: parseText(value.text, `${prefix}text`, limits),
   };
 }
 
