@@ -76,36 +76,33 @@ function readFrame(input: Uint8Array, pos: number, out: Output): number {
  * reach into earlier blocks of the frame (linked blocks, the LZ4 default), which the one contiguous output allows.
  */
 function decodeBlock(input: Uint8Array, pos: number, end: number, out: Output): void {
-  while (pos < end) {
-    const token = input[pos++];
-    let literals = token >>> 4;
-    if (literals === 15) {
-      let byte: number;
-      do {
-        if (pos >= end) throw new Lz4Error('lz4: truncated literal length');
-        byte = input[pos++];
-        literals += byte;
-      } while (byte === 255);
-    }
-    if (pos + literals > end) throw new Lz4Error('lz4: literals overrun the block');
-    out.append(input.subarray(pos, pos + literals));
-    pos += literals;
+  const block = { input, pos, end };
+  while (block.pos < end) {
+    const token = input[block.pos++];
+    const literals = nibbleLength(block, token >>> 4, 'literal');
+    if (block.pos + literals > end) throw new Lz4Error('lz4: literals overrun the block');
+    out.append(input.subarray(block.pos, block.pos + literals));
+    block.pos += literals;
     // The last sequence of a block is literals alone.
-    if (pos === end) return;
-    if (pos + 2 > end) throw new Lz4Error('lz4: truncated match offset');
-    const offset = input[pos] | (input[pos + 1] << 8);
-    pos += 2;
-    let length = token & 15;
-    if (length === 15) {
-      let byte: number;
-      do {
-        if (pos >= end) throw new Lz4Error('lz4: truncated match length');
-        byte = input[pos++];
-        length += byte;
-      } while (byte === 255);
-    }
-    out.copyMatch(offset, length + MIN_MATCH);
+    if (block.pos === end) return;
+    if (block.pos + 2 > end) throw new Lz4Error('lz4: truncated match offset');
+    const offset = input[block.pos] | (input[block.pos + 1] << 8);
+    block.pos += 2;
+    out.copyMatch(offset, nibbleLength(block, token & 15, 'match') + MIN_MATCH);
   }
+}
+
+/** A token's 4-bit length; 15 means more follows, in bytes of 255 and a last byte below it. */
+function nibbleLength(block: { input: Uint8Array; pos: number; end: number }, nibble: number, what: string): number {
+  let length = nibble;
+  if (nibble !== 15) return length;
+  let byte: number;
+  do {
+    if (block.pos >= block.end) throw new Lz4Error(`lz4: truncated ${what} length`);
+    byte = block.input[block.pos++];
+    length += byte;
+  } while (byte === 255);
+  return length;
 }
 
 /** The growing output, never beyond its cap. */
