@@ -1,7 +1,23 @@
 // Reads an Apache Arrow IPC stream (apache-arrow) as raw batch records {id, vector, metadata?, text?} for validation.
 import { DataType, tableFromIPC, type Data, type Table, type Vector } from 'apache-arrow';
+import { ByteBuffer } from 'flatbuffers';
 import { VecStoreError } from '../errors.js';
 import { DecompressionBudgetError, readWithinBudget } from './arrow-compression.js';
+
+/**
+ * apache-arrow reads each message's flatbuffer header through the flatbuffers package, trusting every vector length
+ * it finds: one damaged byte in a schema's field count made it build Field objects until the thread ran out of heap
+ * (seconds of CPU and hundreds of MB before the parse thread's limits stopped it). Every element takes at least a
+ * byte, so a vector that claims to run past the end of its buffer is damage, refused here for apache-arrow and any
+ * other reader of flatbuffers in the process (only apache-arrow uses them).
+ */
+const vectorLength = ByteBuffer.prototype.__vector_len;
+ByteBuffer.prototype.__vector_len = function checkedVectorLength(this: ByteBuffer, offset: number): number {
+  const length = vectorLength.call(this, offset);
+  const first = offset + this.readInt32(offset) + 4;
+  if (length < 0 || first + length > this.capacity()) throw new Error(`a flatbuffer vector claims ${length} entries past the end of its message`);
+  return length;
+};
 
 /** The media type of an Arrow IPC stream (what pyarrow, Polars and DuckDB write). */
 export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';

@@ -2,6 +2,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { ByteBuffer } from 'flatbuffers';
+import { Message } from 'apache-arrow/fb/message';
+import { Schema } from 'apache-arrow/fb/schema';
 import { encodeArrowBatch } from '../../src/ingest/arrow-encode.js';
 import { ARROW_STREAM_TYPE } from '../../src/ingest/arrow-records.js';
 import { requestJson, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -50,5 +53,23 @@ test('byte flips, overwrites and cuts of a valid stream are answered with 200 or
     }),
     { seed: SEED, numRuns: 300 },
   );
+  assert.equal((await requestJson(`${server.url}/health`)).status, 200);
+});
+
+test('a schema whose field count runs past its message is a 400 naming it, not a runaway of the reader', async () => {
+  // The stream opens with the schema message: continuation word, metadata length, then its flatbuffer.
+  const bytes = Uint8Array.from(valid);
+  const metadataLength = new DataView(bytes.buffer).getInt32(4, true);
+  const bb = new ByteBuffer(bytes.subarray(8, 8 + metadataLength));
+  const schema = Message.getRootAsMessage(bb).header(new Schema()) as Schema;
+  assert.equal(schema.fieldsLength(), 4);
+  // The fields vector's length word: where apache-arrow reads how many fields to decode.
+  const slot = schema.bb_pos + bb.__offset(schema.bb_pos, 6);
+  new DataView(bytes.buffer).setInt32(8 + slot + bb.readInt32(slot), 0x10000000, true);
+  const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': ARROW_STREAM_TYPE }, body: Buffer.from(bytes) as unknown as BodyInit });
+  assert.equal(res.status, 400);
+  const answer = (await res.json()) as { error: string; code: string };
+  assert.equal(answer.code, 'invalid_arrow');
+  assert.match(answer.error, /flatbuffer vector claims 268435456 entries past the end of its message/);
   assert.equal((await requestJson(`${server.url}/health`)).status, 200);
 });
