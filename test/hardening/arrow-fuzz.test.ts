@@ -2,6 +2,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ByteBuffer } from 'flatbuffers';
 import { Message } from 'apache-arrow/fb/message';
 import { Schema } from 'apache-arrow/fb/schema';
@@ -71,5 +74,24 @@ test('a schema whose field count runs past its message is a 400 naming it, not a
   const answer = (await res.json()) as { error: string; code: string };
   assert.equal(answer.code, 'invalid_arrow');
   assert.match(answer.error, /flatbuffer vector claims 268435456 entries past the end of its message/);
+  assert.equal((await requestJson(`${server.url}/health`)).status, 200);
+});
+
+test('byte flips of LZ4 and ZSTD streams (compressed buffers, their frames, the headers) get 200 or a 4xx, never a 500', async () => {
+  const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/arrow');
+  for (const name of ['pyarrow-lz4.arrows', 'pyarrow-zstd.arrows']) {
+    const stream = new Uint8Array(fs.readFileSync(path.join(fixtures, name)));
+    const flips = fc.array(fc.record({ at: fc.nat(stream.length - 9), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(flips, async (changes) => {
+        const bytes = Uint8Array.from(stream);
+        for (const { at, value } of changes) bytes[at] = value;
+        const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': ARROW_STREAM_TYPE }, body: Buffer.from(bytes) as unknown as BodyInit });
+        const answer = (await res.json()) as { error?: string; code?: string; errors?: unknown[] };
+        assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `${name}: status ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
+      }),
+      { seed: SEED, numRuns: 150 },
+    );
+  }
   assert.equal((await requestJson(`${server.url}/health`)).status, 200);
 });
