@@ -75,7 +75,9 @@ function arrowTableRows(table: Table): ArrowRows {
   const vector = table.getChild('vector');
   if (!id) throw new VecStoreError('invalid_arrow', 'id: the Arrow stream has no "id" column');
   if (!vector) throw new VecStoreError('invalid_arrow', 'vector: the Arrow stream has no "vector" column');
-  if (!DataType.isUtf8(id.type) && !DataType.isLargeUtf8(id.type) && !DataType.isInt(id.type)) {
+  // A dictionary-encoded column (Polars' categoricals, pyarrow's dictionary_encode) reads as its values.
+  const idValues = DataType.isDictionary(id.type) ? id.type.dictionary : id.type;
+  if (!DataType.isUtf8(idValues) && !DataType.isLargeUtf8(idValues) && !DataType.isInt(idValues)) {
     throw new VecStoreError('invalid_arrow', `id: must be a utf8 (or integer) column, got ${String(id.type)}`);
   }
   if (!DataType.isFixedSizeList(vector.type) && !DataType.isList(vector.type) && !DataType.isLargeList(vector.type)) {

@@ -2,6 +2,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Field, FixedSizeList, Float32, Float64, Int32, List, Struct, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Builder } from 'flatbuffers';
+import { Field as FbField } from 'apache-arrow/fb/field';
+import { Message as FbMessage } from 'apache-arrow/fb/message';
+import { MessageHeader } from 'apache-arrow/fb/message-header';
+import { MetadataVersion } from 'apache-arrow/fb/metadata-version';
+import { Schema as FbSchema } from 'apache-arrow/fb/schema';
+import { Struct_ as FbStruct } from 'apache-arrow/fb/struct-';
+import { Type as FbType } from 'apache-arrow/fb/type';
 import { encodeArrowBatch } from '../../src/ingest/arrow-encode.js';
 import { ARROW_STREAM_TYPE } from '../../src/ingest/arrow-records.js';
 import { INLINE_JSON_BYTES } from '../../src/ingest/parse-pool.js';
@@ -31,6 +39,41 @@ async function total(): Promise<number> {
 function records(prefix: string, n: number, seed: number) {
   const vectors = randomVectors(n, DIM, seed);
   return vectors.map((v, i) => ({ id: `${prefix}${i}`, vector: v, metadata: { i, tag: i % 2 ? 'odd' : 'even', nested: { deep: [i] } }, text: `row ${i}` }));
+}
+
+/** An IPC stream of one schema message whose `width` fields each have `width` children, `depth` levels down, all shared. */
+function schemaBomb(width: number, depth: number): Uint8Array {
+  const b = new Builder(1024);
+  const structField = (children?: number): number => {
+    FbStruct.startStruct_(b);
+    const type = FbStruct.endStruct_(b);
+    FbField.startField(b);
+    FbField.addTypeType(b, FbType.Struct_);
+    FbField.addType(b, type);
+    if (children !== undefined) FbField.addChildren(b, children);
+    return FbField.endField(b);
+  };
+  let level = structField();
+  for (let d = 0; d < depth; d++) level = structField(FbField.createChildrenVector(b, new Array(width).fill(level)));
+  const fields = FbSchema.createFieldsVector(b, new Array(width).fill(level));
+  FbSchema.startSchema(b);
+  FbSchema.addFields(b, fields);
+  const schema = FbSchema.endSchema(b);
+  FbMessage.startMessage(b);
+  FbMessage.addVersion(b, MetadataVersion.V5);
+  FbMessage.addHeaderType(b, MessageHeader.Schema);
+  FbMessage.addHeader(b, schema);
+  FbMessage.addBodyLength(b, BigInt(0));
+  b.finish(FbMessage.endMessage(b));
+  const header = b.asUint8Array();
+  const padded = Math.ceil(header.length / 8) * 8;
+  const stream = new Uint8Array(8 + padded + 8);
+  const view = new DataView(stream.buffer);
+  view.setUint32(0, 0xffffffff, true);
+  view.setInt32(4, padded, true);
+  stream.set(header, 8);
+  view.setUint32(8 + padded, 0xffffffff, true);
+  return stream;
 }
 
 function toArrow(rs: ReturnType<typeof records>): Uint8Array {
@@ -123,20 +166,13 @@ describe('Arrow IPC batch-upsert', () => {
   });
 
   test('a stream that sends the Arrow reader into runaway allocation costs a parse thread, not the server', { timeout: 120_000 }, async () => {
-    // Two bytes of the schema message changed (found by test/hardening/arrow-fuzz): apache-arrow then allocates
-    // without bound while decoding the schema.
-    const stream = encodeArrowBatch({
-      ids: ['a', 'b', 'c', 'd'],
-      dimension: 4,
-      vectors: Float32Array.from({ length: 16 }, (_, i) => i / 3),
-      metadata: [{ i: 1 }, undefined, { s: 'x' }, { n: [1, 2] }],
-      texts: ['one', undefined, 'three', 'four'],
-    });
-    stream[180] = 16;
-    stream[233] = 22;
+    // A schema whose every vector is in bounds, but whose fields share their children: 1,000 fields of 1,000 children
+    // of 1,000 children each, all the same table. apache-arrow decodes the tree, not the graph, and allocates until
+    // the parse thread's heap limit stops it.
     const before = await total();
-    const res = await postArrow(`${server.url}/v1/batch-upsert`, stream);
+    const res = await postArrow(`${server.url}/v1/batch-upsert`, schemaBomb(1000, 3));
     assert.deepEqual([res.status, res.body.code], [400, 'invalid_arrow']);
+    assert.match(res.body.error, /memory and time limits/);
     assert.equal(await total(), before);
     const next = await postArrow(`${server.url}/v1/batch-upsert`, toArrow(records('after-oom', 3, 9)));
     assert.deepEqual(next.body, { inserted: 3, updated: 0, errors: [] });
