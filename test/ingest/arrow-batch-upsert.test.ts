@@ -1,7 +1,7 @@
 // batch-upsert with Arrow IPC streams and large JSON bodies (parsed in the parse pool), against a real server process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Field, FixedSizeList, Float32, Float64, Int32, List, Struct, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Field, FixedSizeList, Float32, Float64, Int32, List, Struct, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { Builder } from 'flatbuffers';
 import { Field as FbField } from 'apache-arrow/fb/field';
 import { Message as FbMessage } from 'apache-arrow/fb/message';
@@ -142,6 +142,16 @@ describe('Arrow IPC batch-upsert', () => {
     assert.equal(got.vector[0], Math.fround(0.1));
     const filtered = await postJson(`${server.url}/v1/query`, { vector: Array(DIM).fill(0.1), limit: 5, filter: "lang = 'en' AND year >= 2000" });
     assert.deepEqual(filtered.body.results.map((r: { id: string }) => r.id), ['7']);
+  });
+
+  test('a dictionary-encoded id column (Polars categoricals, pyarrow dictionary_encode) reads as its values', async () => {
+    const table = new Table({
+      id: vectorFromArray(['cat-a', 'cat-b', 'cat-a'], new Dictionary(new Utf8(), new Int32())),
+      vector: vectorFromArray([[1, 0, 0, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0, 0, 0]], new FixedSizeList(DIM, new Field('item', new Float32(), false))),
+    });
+    const res = await postArrow(`${server.url}/v1/batch-upsert`, tableToIPC(table, 'stream'));
+    assert.deepEqual(res.body, { inserted: 2, updated: 1, errors: [] });
+    assert.deepEqual((await requestJson(`${server.url}/v1/vectors/cat-a`)).body.vector, [0, 0, 1, 0, 0, 0, 0, 0]);
   });
 
   test('a truncated, malformed or incomplete stream is a 400 that writes nothing', async () => {
