@@ -1,4 +1,5 @@
-// Reads an Apache Arrow IPC stream (apache-arrow) as raw batch records {id, vector, metadata?, text?} for validation.
+// Reads an Apache Arrow IPC stream or file (apache-arrow) as raw batch records {id, vector, metadata?, text?} for
+// validation, checking first what apache-arrow would otherwise trust in a client's bytes.
 import { DataType, tableFromIPC, type Data, type Table, type Vector } from 'apache-arrow';
 import { ByteBuffer } from 'flatbuffers';
 import { VecStoreError } from '../errors.js';
