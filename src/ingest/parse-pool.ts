@@ -6,6 +6,7 @@ import type { ValidatedBatch } from '../engine/record-validation.js';
 import { unpackResult, validateBatchBody } from './batch-body.js';
 import type { BatchFormat, IngestTarget, ParseResult, ParseTask } from './parse-messages.js';
 import type { JsonReader } from './json-batch-reader.js';
+import { WORKER_EXEC_ARGV } from '../worker-threads.js';
 
 const WORKER_FILE = new URL('../../workers/parse-worker.js', import.meta.url);
 
@@ -52,6 +53,7 @@ export class ParsePool {
       idleTimeout: 60_000,
       // A JSON body of floats takes several times its size as a parsed tree; beyond that budget the input is hostile.
       resourceLimits: { maxOldGenerationSizeMb: 256 + 8 * bodyMb, maxYoungGenerationSizeMb: 64 },
+      execArgv: WORKER_EXEC_ARGV,
     });
   }
 

@@ -8,6 +8,7 @@ import { collectDroppedSoon } from './dropped-memory.js';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
 import type { GraphSegmentDescriptor } from '../index/graph-layout.js';
 import type { ScanWorkerData, SegmentBroadcast, WorkerHello, WorkerMetricsDelta, WorkerMetricsReport, WorkerTask } from './messages.js';
+import { WORKER_EXEC_ARGV } from '../worker-threads.js';
 
 const WORKER_FILE = new URL('../../workers/scan-worker.js', import.meta.url);
 
@@ -59,6 +60,7 @@ export class ScanPool {
       stricterFIFO: true,
       workerData,
       env: { ...process.env, ...(options.env ?? {}) } as Record<string, string>,
+      execArgv: WORKER_EXEC_ARGV,
     });
     this.channel.onmessage = (event: unknown) => {
       const message = (event as { data: SegmentBroadcast | WorkerHello }).data;
