@@ -171,14 +171,29 @@ interface NpyArray {
 }
 
 const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // "\x93NUMPY"
-const NPY_DTYPES: Record<string, { bytes: number; read: (b: Buffer, off: number) => number }> = {
-  '<f4': { bytes: 4, read: (b, o) => b.readFloatLE(o) },
-  '<f8': { bytes: 8, read: (b, o) => b.readDoubleLE(o) },
-  '|u1': { bytes: 1, read: (b, o) => b[o] },
-  '<i4': { bytes: 4, read: (b, o) => b.readInt32LE(o) },
+const NPY_DTYPES: Record<string, { bytes: number; float: boolean; read: (b: Buffer, off: number) => number }> = {
+  '<f4': { bytes: 4, float: true, read: (b, o) => b.readFloatLE(o) },
+  '<f8': { bytes: 8, float: true, read: (b, o) => b.readDoubleLE(o) },
+  // Half precision: how embeddings are often saved to halve the file (`np.float16`).
+  '<f2': { bytes: 2, float: true, read: (b, o) => halfToNumber(b.readUInt16LE(o)) },
+  '>f4': { bytes: 4, float: true, read: (b, o) => b.readFloatBE(o) },
+  '>f8': { bytes: 8, float: true, read: (b, o) => b.readDoubleBE(o) },
+  '|u1': { bytes: 1, float: false, read: (b, o) => b[o] },
+  '<i4': { bytes: 4, float: false, read: (b, o) => b.readInt32LE(o) },
 };
+const NPY_DTYPE_NAMES = Object.keys(NPY_DTYPES).join(', ');
 // numpy writes these spellings for the same types on little-endian machines.
-const NPY_ALIASES: Record<string, string> = { '<u1': '|u1', '=f4': '<f4', '=f8': '<f8', '=i4': '<i4', u1: '|u1' };
+const NPY_ALIASES: Record<string, string> = { '<u1': '|u1', '=f4': '<f4', '=f8': '<f8', '=f2': '<f2', '=i4': '<i4', u1: '|u1' };
+
+/** An IEEE 754 half-precision value (numpy's float16), from its 16 bits. */
+export function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -24 * fraction;
+  if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
 
 /** Reads a 2-D `.npy` array (format v1/v2/v3, C order) of one of the supported dtypes. */
 function readNpyArray(file: string, options: ReadOptions, out: 'float' | 'int'): NpyArray {
@@ -216,7 +231,7 @@ function readNpyArray(file: string, options: ReadOptions, out: 'float' | 'int'):
     const dtypeName = NPY_ALIASES[descr] ?? descr;
     const dtype = NPY_DTYPES[dtypeName];
     if (!dtype) {
-      throw new DatasetError(file, `unsupported dtype '${descr}' (supported: <f4, <f8, |u1, <i4)`);
+      throw new DatasetError(file, `unsupported dtype '${descr}' (supported: ${NPY_DTYPE_NAMES})`);
     }
     if (fortran === 'True') throw new DatasetError(file, 'Fortran-order arrays are not supported (save in C order)');
     const shape = shapeText
@@ -239,7 +254,7 @@ function readNpyArray(file: string, options: ReadOptions, out: 'float' | 'int'):
     if (actual > expected) {
       throw new DatasetError(file, `size mismatch: ${actual - expected} bytes after the (${total}, ${cols}) ${descr} data`);
     }
-    if (out === 'int' && (dtypeName === '<f4' || dtypeName === '<f8')) {
+    if (out === 'int' && dtype.float) {
       throw new DatasetError(file, `expected integer ids, got dtype '${descr}'`);
     }
     const rows = options.limit !== undefined ? Math.min(options.limit, total) : total;
@@ -259,7 +274,7 @@ function readNpyArray(file: string, options: ReadOptions, out: 'float' | 'int'):
   }
 }
 
-/** Reads a 2-D `.npy` array of dtype <f4, <f8, |u1 or <i4 (format v1, v2 or v3, C order) as float32 vectors. */
+/** Reads a 2-D `.npy` array of a supported dtype (format v1, v2 or v3, C order) as float32 vectors. */
 export function readNpy(file: string, options: ReadOptions = {}): Dataset {
   const a = readNpyArray(file, options, 'float');
   return { dim: a.cols, count: a.rows, data: a.values as Float32Array };

@@ -134,6 +134,23 @@ test('npy: v1 <f4, v2 <f8, v3 |u1 and <i4 read as float32 rows', () => {
   assert.deepEqual(readVectors(p1), readNpy(p1));
 });
 
+test('npy: float16 (<f2, as numpy converts it: normal, subnormal, largest, -0) and big-endian <f4/<f8 read as float32', () => {
+  const halves = Buffer.from(new Uint16Array([0x3c00, 0xc000, 0x3555, 0x0001, 0x7bff, 0x8000, 0x0400, 0x03ff]).buffer);
+  const f2 = file('half.npy', npy({ descr: '<f2', shape: [2, 4], data: halves }));
+  // The values numpy gives for these bits (`np.array(bits, '<u2').view('<f2').astype('<f4')`).
+  const numpy = [1, -2, 0.333251953125, 5.960464477539063e-8, 65504, -0, 6.103515625e-5, 6.097555160522461e-5];
+  assert.deepEqual(readNpy(f2), { dim: 4, count: 2, data: new Float32Array(numpy) });
+  assert.ok(Object.is(readNpy(f2).data[5], -0));
+  assertBad(() => readNpyInt(f2), f2, /expected integer ids, got dtype '<f2'/);
+
+  const be4 = Buffer.alloc(16);
+  [1.5, -2, 3.25, 1e-3].forEach((v, i) => be4.writeFloatBE(v, i * 4));
+  assert.deepEqual(readNpy(file('be4.npy', npy({ descr: '>f4', shape: [2, 2], data: be4 }))).data, new Float32Array([1.5, -2, 3.25, 1e-3]));
+  const be8 = Buffer.alloc(16);
+  [0.1, -7].forEach((v, i) => be8.writeDoubleBE(v, i * 8));
+  assert.deepEqual(readNpy(file('be8.npy', npy({ descr: '>f8', shape: [1, 2], data: be8 }))).data, new Float32Array([0.1, -7]));
+});
+
 test('unreadable paths: missing file, directory', () => {
   const missing = path.join(dir, 'does-not-exist.fvecs');
   assertBad(() => readFvecs(missing), missing, /cannot open: no such file/);
@@ -184,10 +201,10 @@ test('npy: wrong magic, bad version, malformed header, dtype, order, shape, trun
   const v9p = file('v9b.npy', bytes);
   assertBad(() => readNpy(v9p), v9p, /unsupported \.npy format version 9/);
 
-  const be = file('be.npy', npy({ descr: '>f4', shape: [2, 2], data }));
-  assertBad(() => readNpy(be), be, /unsupported dtype '>f4'/);
-  const f2 = file('f2.npy', npy({ descr: '<f2', shape: [2, 2], data }));
-  assertBad(() => readNpy(f2), f2, /unsupported dtype '<f2'/);
+  const complex = file('c8.npy', npy({ descr: '<c8', shape: [2, 1], data }));
+  assertBad(() => readNpy(complex), complex, /unsupported dtype '<c8' \(supported: <f4, <f8, <f2, >f4, >f8, \|u1, <i4\)/);
+  const bigInt = file('be-i4.npy', npy({ descr: '>i4', shape: [2, 2], data }));
+  assertBad(() => readNpy(bigInt), bigInt, /unsupported dtype '>i4'/);
 
   const fortran = file('fortran.npy', npy({ descr: '<f4', shape: [2, 2], fortran: true, data }));
   assertBad(() => readNpy(fortran), fortran, /Fortran-order/);
