@@ -8,4 +8,8 @@
  * to `import()`, which a termination interrupts cleanly. (Setting execArgv replaces the parent's for the thread;
  * the server is started without Node options of its own.)
  */
-export const WORKER_EXEC_ARGV = ['--no-experimental-require-module'];
+export const WORKER_EXEC_ARGV: string[] | undefined = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')
+  ? ['--no-experimental-require-module']
+  : // Node before 20.17 has no require(esm) and would refuse the flag (the engines field allows any Node 20):
+    // threads then inherit the parent's options, as they did before.
+    undefined;
