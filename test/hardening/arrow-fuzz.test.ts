@@ -11,6 +11,7 @@ import { Schema } from 'apache-arrow/fb/schema';
 import { encodeArrowBatch } from '../../src/ingest/arrow-encode.js';
 import { ARROW_STREAM_TYPE } from '../../src/ingest/arrow-records.js';
 import { requestJson, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { postArrow } from '../helpers/arrow-post.js';
 
 const DIM = 4;
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_129);
@@ -69,11 +70,10 @@ test('a schema whose field count runs past its message is a 400 naming it, not a
   // The fields vector's length word: where apache-arrow reads how many fields to decode.
   const slot = schema.bb_pos + bb.__offset(schema.bb_pos, 6);
   new DataView(bytes.buffer).setInt32(8 + slot + bb.readInt32(slot), 0x10000000, true);
-  const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': ARROW_STREAM_TYPE }, body: Buffer.from(bytes) as unknown as BodyInit });
+  const res = await postArrow(`${server.url}/v1/batch-upsert`, bytes);
   assert.equal(res.status, 400);
-  const answer = (await res.json()) as { error: string; code: string };
-  assert.equal(answer.code, 'invalid_arrow');
-  assert.match(answer.error, /flatbuffer vector claims 268435456 entries past the end of its message/);
+  assert.equal(res.body.code, 'invalid_arrow');
+  assert.match(res.body.error, /flatbuffer vector claims 268435456 entries past the end of its message/);
   assert.equal((await requestJson(`${server.url}/health`)).status, 200);
 });
 
@@ -86,9 +86,8 @@ test('byte flips of LZ4 and ZSTD streams (compressed buffers, their frames, the 
       fc.asyncProperty(flips, async (changes) => {
         const bytes = Uint8Array.from(stream);
         for (const { at, value } of changes) bytes[at] = value;
-        const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': ARROW_STREAM_TYPE }, body: Buffer.from(bytes) as unknown as BodyInit });
-        const answer = (await res.json()) as { error?: string; code?: string; errors?: unknown[] };
-        assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `${name}: status ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
+        const res = await postArrow(`${server.url}/v1/batch-upsert`, bytes);
+        assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `${name}: status ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
       }),
       { seed: SEED, numRuns: 150 },
     );

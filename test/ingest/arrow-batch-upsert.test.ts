@@ -11,9 +11,9 @@ import { Schema as FbSchema } from 'apache-arrow/fb/schema';
 import { Struct_ as FbStruct } from 'apache-arrow/fb/struct-';
 import { Type as FbType } from 'apache-arrow/fb/type';
 import { encodeArrowBatch } from '../../src/ingest/arrow-encode.js';
-import { ARROW_STREAM_TYPE } from '../../src/ingest/arrow-records.js';
 import { INLINE_JSON_BYTES } from '../../src/ingest/parse-pool.js';
 import { postJson, requestJson, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { postArrow } from '../helpers/arrow-post.js';
 import { randomVectors } from '../helpers/random.js';
 
 const DIM = 8;
@@ -25,11 +25,6 @@ before(async () => {
 after(async () => {
   assert.equal(await server.stop(), 0);
 });
-
-async function postArrow(url: string, bytes: Uint8Array): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': ARROW_STREAM_TYPE }, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as unknown as BodyInit });
-  return { status: res.status, body: await res.json() };
-}
 
 async function total(): Promise<number> {
   return (await requestJson(`${server.url}/v1/stats`)).body.total_vectors;

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Lz4Error, decompressLz4Frames } from '../../src/ingest/lz4-frame.js';
-import { ARROW_STREAM_TYPE } from '../../src/ingest/arrow-records.js';
 import { postJson, requestJson, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { postArrow } from '../helpers/arrow-post.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURES = path.join(HERE, '../../../test/fixtures/arrow');
@@ -63,10 +63,7 @@ describe('compressed Arrow streams', () => {
     assert.equal(await server.stop(), 0);
   });
 
-  const post = async (body: Uint8Array) => {
-    const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': ARROW_STREAM_TYPE }, body: Buffer.from(body) as unknown as BodyInit });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const post = (body: Uint8Array) => postArrow(`${server.url}/v1/batch-upsert`, body);
   const total = async () => (await requestJson(`${server.url}/v1/stats`)).body.total_vectors as number;
 
   /** Row i as make-fixtures.py wrote it. */
