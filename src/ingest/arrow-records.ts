@@ -4,6 +4,7 @@ import { DataType, tableFromIPC, type Data, type Table, type Vector } from 'apac
 import { ByteBuffer } from 'flatbuffers';
 import { VecStoreError } from '../errors.js';
 import { DecompressionBudgetError, readWithinBudget } from './arrow-compression.js';
+import { isPlainFloat32, jsonValue, vectorElementReader, type ElementReader } from './arrow-values.js';
 
 /**
  * apache-arrow reads each message's flatbuffer header through the flatbuffers package, trusting every vector length
@@ -81,12 +82,9 @@ function arrowTableRows(table: Table): ArrowRows {
   if (!DataType.isUtf8(idValues) && !DataType.isLargeUtf8(idValues) && !DataType.isInt(idValues)) {
     throw new VecStoreError('invalid_arrow', `id: must be a utf8 (or integer) column, got ${String(id.type)}`);
   }
-  if (!DataType.isFixedSizeList(vector.type) && !DataType.isList(vector.type) && !DataType.isLargeList(vector.type)) {
-    throw new VecStoreError('invalid_arrow', `vector: must be a fixed-size list (or list) of float32 or float64, got ${String(vector.type)}`);
-  }
   const metadata = table.getChild('metadata');
   const text = table.getChild('text');
-  const vectorAt = vectorReader(vector);
+  const vectorAt = arrowVectorReader(vector, 'vector');
   return {
     count: table.numRows,
     rowAt(index) {
@@ -111,8 +109,16 @@ function arrowTableRows(table: Table): ArrowRows {
 /**
  * Row i's vector, read straight from the column's buffers: a Float32Array view for float32 without nulls (validated
  * and copied later), plain numbers otherwise, so the usual validation reports nulls, non-finite and float32 overflow.
+ * A column whose list values are not numbers is refused at once (invalid_arrow naming `name` and the type).
  */
-function vectorReader(column: Vector): (index: number) => unknown {
+export function arrowVectorReader(column: Vector, name: string): (index: number) => unknown {
+  if (!DataType.isFixedSizeList(column.type) && !DataType.isList(column.type) && !DataType.isLargeList(column.type)) {
+    throw new VecStoreError('invalid_arrow', `${name}: must be a fixed-size list (or list) of floats, got ${String(column.type)}`);
+  }
+  return vectorReader(column, vectorElementReader(name, column.type.children[0].type));
+}
+
+function vectorReader(column: Vector, element: ElementReader): (index: number) => unknown {
   const chunks = column.data as Data[];
   const starts: number[] = [];
   let total = 0;
@@ -142,10 +148,10 @@ function vectorReader(column: Vector): (index: number) => unknown {
     if (!(begin >= 0 && end >= begin && end <= child.length)) {
       throw new VecStoreError('invalid_arrow', `records[${index}].vector: list offsets ${begin}..${end} outside the column's ${child.length} values (damaged stream?)`);
     }
-    const values = child.values as ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> };
-    if (values instanceof Float32Array && child.nullCount === 0) return values.subarray(child.offset + begin, child.offset + end);
+    const values = child.values as ArrayLike<number | bigint>;
+    if (isPlainFloat32(child)) return (values as Float32Array).subarray(child.offset + begin, child.offset + end);
     const out: unknown[] = new Array(end - begin);
-    for (let i = begin; i < end; i++) out[i - begin] = isValid(child, i) ? toNumber(values[child.offset + i]) : null;
+    for (let i = begin; i < end; i++) out[i - begin] = isValid(child, i) ? element(values, child.offset + i) : null;
     return out;
   };
 }
@@ -154,10 +160,6 @@ function isValid(data: Data, row: number): boolean {
   if (data.nullCount === 0 || !data.nullBitmap || data.nullBitmap.length === 0) return true;
   const bit = data.offset + row;
   return (data.nullBitmap[bit >> 3] & (1 << (bit & 7))) !== 0;
-}
-
-function toNumber(v: number | bigint): number {
-  return typeof v === 'bigint' ? Number(v) : v;
 }
 
 /** Metadata of row i: a utf8 column holds JSON text, a struct column holds the object itself. */
@@ -171,19 +173,5 @@ function metadataAt(column: Vector, index: number): unknown {
       throw new VecStoreError('validation', `records[${index}].metadata: the metadata column holds JSON text, and this row's is malformed (${(err as Error).message})`);
     }
   }
-  return plainValue(value);
-}
-
-/** Arrow (or Parquet) values as plain JSON data: structs and lists through their toJSON, 64-bit integers as numbers. */
-export function plainValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Date) return value.toISOString();
-  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number | bigint>, toNumber);
-  if (Array.isArray(value)) return value.map(plainValue);
-  const json = (value as { toJSON?: () => unknown }).toJSON;
-  if (typeof json === 'function') return plainValue(json.call(value));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = plainValue(v);
-  return out;
+  return jsonValue(column.type, value);
 }

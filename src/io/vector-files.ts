@@ -1,6 +1,7 @@
 // Readers for the standard vector file formats (.fvecs, .bvecs, .ivecs, .npy): `vecstore import` and the benchmarks.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
+import { halfToNumber } from './float16.js';
 
 /** A row-major matrix of `count` vectors of `dim` float32 components. */
 export interface Dataset {
@@ -184,16 +185,6 @@ const NPY_DTYPES: Record<string, { bytes: number; float: boolean; read: (b: Buff
 const NPY_DTYPE_NAMES = Object.keys(NPY_DTYPES).join(', ');
 // numpy writes these spellings for the same types on little-endian machines.
 const NPY_ALIASES: Record<string, string> = { '<u1': '|u1', '=f4': '<f4', '=f8': '<f8', '=f2': '<f2', '=i4': '<i4', u1: '|u1' };
-
-/** An IEEE 754 half-precision value (numpy's float16), from its 16 bits. */
-export function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -24 * fraction;
-  if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
 
 /** Reads a 2-D `.npy` array (format v1/v2/v3, C order) of one of the supported dtypes. */
 function readNpyArray(file: string, options: ReadOptions, out: 'float' | 'int'): NpyArray {

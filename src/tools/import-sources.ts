@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { tableFromIPC, type Table } from 'apache-arrow';
+import { VecStoreError } from '../errors.js';
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import { plainValue } from '../ingest/arrow-records.js';
+import { arrowVectorReader } from '../ingest/arrow-records.js';
+import { jsonValue } from '../ingest/arrow-values.js';
 // Registers the LZ4 and ZSTD codecs: pyarrow's feather files are LZ4-compressed unless told otherwise.
 import '../ingest/arrow-compression.js';
 import { DatasetError, readVectors } from '../io/vector-files.js';
@@ -275,7 +277,16 @@ async function openArrowFile(file: string, names: ColumnNames): Promise<ImportSo
   const available = table.schema.fields.map((f) => f.name);
   const { hasText, hasMetadata } = checkColumns(file, available, names);
   const columns = [...new Set([names.id ?? 'id', names.vector ?? 'vector', ...(hasText ? [names.text ?? 'text'] : []), ...(names.metadata ?? (hasMetadata ? ['metadata'] : []))])];
-  const vectors = columns.map((name) => [name, table.getChild(name)!] as const);
+  const vectorName = names.vector ?? 'vector';
+  let vectorAt: (index: number) => unknown;
+  try {
+    vectorAt = arrowVectorReader(table.getChild(vectorName)!, vectorName);
+  } catch (err) {
+    if (err instanceof VecStoreError) throw new DatasetError(file, err.message);
+    throw err;
+  }
+  // Every other column's cells as JSON data, read by their type (timestamps as ISO strings, decimals as numbers).
+  const others = columns.filter((name) => name !== vectorName).map((name) => [name, table.getChild(name)!] as const);
   return {
     total: table.numRows,
     async *batches(size) {
@@ -284,12 +295,12 @@ async function openArrowFile(file: string, names: ColumnNames): Promise<ImportSo
         const end = Math.min(table.numRows, start + size);
         for (let i = start; i < end; i++) {
           const record: Record<string, unknown> = {};
-          for (const [name, column] of vectors) {
-            const value: unknown = column.get(i);
-            // A list cell is an Arrow Vector: its values as a typed array.
-            record[name] = value !== null && typeof value === 'object' && typeof (value as { toArray?: unknown }).toArray === 'function' && name === (names.vector ?? 'vector')
-              ? (value as { toArray(): ArrayLike<number> }).toArray()
-              : value;
+          for (const [name, column] of others) record[name] = jsonValue(column.type, column.get(i));
+          try {
+            record[vectorName] = vectorAt(i);
+          } catch (err) {
+            // A damaged list (offsets outside its values) is that row's problem, reported by its row number.
+            if (!(err instanceof VecStoreError)) throw err;
           }
           builder.add(i + 1, record);
         }
@@ -365,4 +376,18 @@ async function openVectorFile(file: string): Promise<ImportSource> {
       }
     },
   };
+}
+
+/** hyparquet's values as plain JSON data: dates as ISO strings, lists and objects through their toJSON, 64-bit integers as numbers. */
+function plainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number | bigint>, Number);
+  if (Array.isArray(value)) return value.map(plainValue);
+  const json = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof json === 'function') return plainValue(json.call(value));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plainValue(v);
+  return out;
 }
