@@ -23,6 +23,8 @@ export const ERROR_CATALOGUE = {
   too_many_collections: 409,
   payload_too_large: 413,
   batch_too_large: 413,
+  /** A request body in a Content-Encoding the server does not decode (it would otherwise be read as if it were plain). */
+  unsupported_media_type: 415,
   k_too_large: 400,
   ef_too_large: 400,
   dimension_too_large: 400,

@@ -11,7 +11,7 @@ import { parseJsonObject } from '../engine/json-body.js';
 import { readJsonWithVector, type JsonReader } from '../ingest/json-batch-reader.js';
 import { queryAnswer, runQuery, type QueryBody } from './query-dispatch.js';
 import { parseScrollRequest, scrollAnswer } from './scroll-request.js';
-import { ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
+import { ARROW_FILE_TYPE, ARROW_STREAM_TYPE } from '../ingest/arrow-records.js';
 import { checkFields } from './request-fields.js';
 import { optionalFilter, parseBinaryVector, parseChanges, parseIds, queryStringBody, recordAnswer, requiredFilter, upsertQueryRecord } from './record-requests.js';
 import * as S from './schemas.js';
@@ -66,14 +66,17 @@ export function collectionRoutes(limits: Limits, metrics: VecStoreMetrics | unde
       doc: {
         summary: 'Insert or replace many records; each is validated alone (bad ones are listed in errors, the others written as one logged batch).',
         tag: 'records', body: { kind: 'batchUpsert' },
-        binary: [{ contentType: ARROW_STREAM_TYPE, description: 'An Arrow IPC stream (or file) with columns id, vector, metadata?, text?; record batches uncompressed, LZ4_FRAME or ZSTD.' }],
+        binary: [
+          { contentType: ARROW_STREAM_TYPE, description: 'An Arrow IPC stream (or file) with columns id, vector, metadata?, text?; record batches uncompressed, LZ4_FRAME or ZSTD.' },
+          { contentType: ARROW_FILE_TYPE, description: 'An Arrow IPC file (a feather v2 file), read as the stream form.' },
+        ],
         answers: { 200: S.BatchUpsertAnswer },
         errors: ['batch_too_large', 'invalid_arrow', 'dimension_mismatch', 'storage'],
       },
       handler: async (c, ctx) => {
         // JSON `{records: [...]}` or an Arrow IPC stream of columns id, vector, metadata?, text?: the same answer either way.
         // Validated per record against the same schema's field table (in the parse workers for large bodies).
-        const format = ctx.contentType.startsWith(ARROW_STREAM_TYPE) ? 'arrow' : 'json';
+        const format = ctx.contentType === ARROW_STREAM_TYPE || ctx.contentType === ARROW_FILE_TYPE ? 'arrow' : 'json';
         const batch = parser
           ? await parser.parse(format, ctx.body, limits, { dimension: c.engine.dimension, metric: c.engine.metric, sketchBasis: c.engine.sketchBasis })
           : validateBatchBody(format, ctx.body, limits, c.engine.dimension);
@@ -218,7 +221,7 @@ function queryRoute(c: Collection, ctx: RouteContext, limits: Limits, metrics: V
 }
 
 function isBinary(ctx: RouteContext): boolean {
-  return ctx.contentType.startsWith('application/octet-stream');
+  return ctx.contentType === 'application/octet-stream';
 }
 
 /** Adds the route's usual answer fields (`found: false`, ...) to a not_found error, so clients can read either shape. */

@@ -11,6 +11,7 @@ export interface RouteContext {
   params: string[];
   /** The raw query string (without `?`); parsed only by the routes that read it. */
   rawQuery: string;
+  /** The body's media type, lower case, without parameters (`application/json`), '' when none was sent. */
   contentType: string;
   body: Buffer;
   /** The caller's key (undefined when no key is configured). */

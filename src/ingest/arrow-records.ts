@@ -24,6 +24,9 @@ ByteBuffer.prototype.__vector_len = function checkedVectorLength(this: ByteBuffe
 /** The media type of an Arrow IPC stream (what pyarrow, Polars and DuckDB write). */
 export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
 
+/** The media type of an Arrow IPC file (a feather v2 file): batch-upsert reads both forms. */
+export const ARROW_FILE_TYPE = 'application/vnd.apache.arrow.file';
+
 /** The rows of a decoded stream: `rowAt(i)` builds record i lazily and may throw a per-record VecStoreError. */
 export interface ArrowRows {
   count: number;

@@ -206,7 +206,13 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
       return;
     }
 
-    const contentType = req.getHeader('content-type');
+    // The media type without its parameters, in lower case (RFC 9110: types and subtypes are case-insensitive).
+    const contentType = mediaType(req.getHeader('content-type'));
+    const encoding = req.getHeader('content-encoding').trim().toLowerCase();
+    if (encoding !== '' && encoding !== 'identity') {
+      fail(new VecStoreError('unsupported_media_type', `content-encoding: "${encoding.slice(0, 40)}" request bodies are not decoded; send the body uncompressed (Arrow record batches may be LZ4 or ZSTD compressed inside the stream)`), true);
+      return;
+    }
     goAsync();
     if (route.streamBody !== undefined) {
       // An upload: the handler consumes the body as it arrives (to disk), so it may be larger than --max-body.
@@ -291,6 +297,12 @@ function spanCollection(route: Route, params: string[]): string | undefined {
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** The headers a route reads, taken while uWS still allows it (before any await). */
+/** `type/subtype` of a Content-Type header, lower-cased, parameters (charset, …) dropped. */
+function mediaType(header: string): string {
+  const end = header.indexOf(';');
+  return (end === -1 ? header : header.slice(0, end)).trim().toLowerCase();
+}
+
 function readHeaders(req: HttpRequest, names: readonly string[] | undefined): Record<string, string> {
   if (names === undefined) return NO_HEADERS;
   const headers: Record<string, string> = {};

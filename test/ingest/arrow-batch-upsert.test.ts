@@ -1,7 +1,7 @@
 // batch-upsert with Arrow IPC streams and large JSON bodies (parsed in the parse pool), against a real server process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Dictionary, Field, FixedSizeList, Float32, Float64, Int32, List, Struct, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Field, FixedSizeList, Float32, Float64, Int32, List, Struct, Table, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { Builder } from 'flatbuffers';
 import { Field as FbField } from 'apache-arrow/fb/field';
 import { Message as FbMessage } from 'apache-arrow/fb/message';
@@ -76,6 +76,9 @@ function toArrow(rs: ReturnType<typeof records>): Uint8Array {
   rs.forEach((r, i) => flat.set(r.vector, i * DIM));
   return encodeArrowBatch({ ids: rs.map((r) => r.id), dimension: DIM, vectors: flat, metadata: rs.map((r) => r.metadata), texts: rs.map((r) => r.text) });
 }
+
+/** The same rows as an Arrow IPC file (what a `.feather` file holds). */
+const asFile = (stream: Uint8Array) => tableToIPC(tableFromIPC(stream), 'file');
 
 describe('Arrow IPC batch-upsert', () => {
   test('writes every record with its vector, metadata and text, and answers like the JSON form', async () => {
@@ -181,6 +184,33 @@ describe('Arrow IPC batch-upsert', () => {
     assert.equal(await total(), before);
     const next = await postArrow(`${server.url}/v1/batch-upsert`, toArrow(records('after-oom', 3, 9)));
     assert.deepEqual(next.body, { inserted: 3, updated: 0, errors: [] });
+  });
+
+  test('media types are matched without case or parameters; the Arrow file type is taken; Arrow sent as JSON is named', async () => {
+    const rs = records('m', 3, 5);
+    const send = async (contentType: string | undefined, body: Uint8Array) => {
+      const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body: Buffer.from(body) as unknown as BodyInit });
+      return { status: res.status, body: await res.json() };
+    };
+    assert.deepEqual((await send('Application/VND.Apache.Arrow.Stream; charset=binary', toArrow(rs))).body, { inserted: 3, updated: 0, errors: [] });
+    assert.deepEqual((await send('application/vnd.apache.arrow.file', asFile(toArrow(rs)))).body, { inserted: 0, updated: 3, errors: [] });
+    for (const [type, body] of [['application/octet-stream', toArrow(rs)], [undefined, asFile(toArrow(rs))]] as const) {
+      const res = await send(type, body);
+      assert.equal(res.status, 400);
+      assert.deepEqual(res.body, { error: 'body: an Arrow IPC stream or file sent as JSON; send it with Content-Type: application/vnd.apache.arrow.stream', code: 'invalid_json' });
+    }
+  });
+
+  test('a body with a Content-Encoding is a 415 that writes nothing (it would be read as if it were plain)', async () => {
+    const before = await total();
+    for (const [encoding, contentType, body] of [['gzip', 'application/vnd.apache.arrow.stream', toArrow(records('z', 2, 6))], ['br', 'application/json', Buffer.from(JSON.stringify({ records: [{ id: 'z-json', vector: Array(DIM).fill(1) }] }))]] as const) {
+      const res = await fetch(`${server.url}/v1/batch-upsert`, { method: 'POST', headers: { 'content-type': contentType, 'content-encoding': encoding }, body: Buffer.from(body) as unknown as BodyInit });
+      assert.equal(res.status, 415);
+      assert.equal(((await res.json()) as { code: string }).code, 'unsupported_media_type');
+    }
+    assert.equal(await total(), before);
+    const identity = await fetch(`${server.url}/v1/upsert`, { method: 'POST', headers: { 'content-encoding': 'identity' }, body: JSON.stringify({ id: 'z-identity', vector: Array(DIM).fill(1) }) });
+    assert.equal(identity.status, 200);
   });
 
   test('more rows than --max-batch is 413 batch_too_large, as in JSON', async () => {
