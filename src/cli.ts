@@ -160,7 +160,7 @@ function columnList(value: string): string[] {
 
 program
   .command('import')
-  .description('load a .parquet, .arrow/.feather, .jsonl, .npy or .fvecs/.bvecs file into a running server (Arrow batches)')
+  .description('load a .parquet, .arrow/.arrows/.feather/.ipc, .jsonl/.ndjson, .npy or .fvecs/.bvecs file into a running server (Arrow batches)')
   .argument('<file>', 'the file to load (format by extension)')
   .requiredOption('--url <url>', 'the server, e.g. http://localhost:8080')
   .option('--collection <name>', 'the collection to load into (default: the default collection)')

@@ -57,7 +57,7 @@ export interface ImportSource {
   batches(size: number): AsyncIterable<ImportRows>;
 }
 
-export const IMPORT_EXTENSIONS = ['.parquet', '.arrow', '.feather', '.jsonl', '.npy', '.fvecs', '.bvecs'];
+export const IMPORT_EXTENSIONS = ['.parquet', '.arrow', '.arrows', '.feather', '.ipc', '.jsonl', '.ndjson', '.npy', '.fvecs', '.bvecs'];
 
 /** Opens a file by its extension. Throws a DatasetError (one line naming the file) for what cannot be read at all. */
 export async function openImportSource(file: string, names: ColumnNames): Promise<ImportSource> {
@@ -66,10 +66,14 @@ export async function openImportSource(file: string, names: ColumnNames): Promis
   switch (ext) {
     case '.parquet':
       return openParquet(file, names);
+    // `.arrows` is the Arrow stream's registered extension; Polars' write_ipc files are often named `.ipc`.
     case '.arrow':
+    case '.arrows':
     case '.feather':
+    case '.ipc':
       return openArrowFile(file, names);
     case '.jsonl':
+    case '.ndjson':
       return openJsonl(file, names);
     case '.npy':
     case '.fvecs':
@@ -313,9 +317,13 @@ async function openArrowFile(file: string, names: ColumnNames): Promise<ImportSo
 async function openJsonl(file: string, names: ColumnNames): Promise<ImportSource> {
   // Counting lines first is a fast byte scan, and gives the progress bar its total.
   let total = 0;
+  let last = 10;
   for await (const chunk of fs.createReadStream(file)) {
     for (const byte of chunk as Buffer) if (byte === 10) total++;
+    if ((chunk as Buffer).length > 0) last = (chunk as Buffer)[(chunk as Buffer).length - 1];
   }
+  // A last line without its newline is a line too.
+  if (last !== 10) total++;
   const rename = (o: Record<string, unknown>) => {
     const record: JsonRows['records'][number] = { id: o[names.id ?? 'id'], vector: o[names.vector ?? 'vector'] };
     if (names.metadata) {

@@ -124,13 +124,17 @@ describe('compressed Arrow streams', () => {
     assert.deepEqual((await requestJson(`${server.url}/v1/vectors/c299`)).body, expected(299));
   });
 
-  test('vecstore import reads a feather file written with pyarrow\'s defaults (LZ4)', async () => {
+  test('vecstore import reads a feather file written with pyarrow\'s defaults (LZ4), and an .arrows stream', async () => {
     const target = await startServerProcess({ args: ['--dimension', String(DIM), '--metric', 'euclidean'] });
     try {
       const r = spawnSync(process.execPath, [CLI, 'import', path.join(FIXTURES, 'pyarrow-default.feather'), '--url', target.url], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /300 inserted/);
       for (const i of [0, 128, 299]) assert.deepEqual((await requestJson(`${target.url}/v1/vectors/c${i}`)).body, expected(i));
+      // The same rows as a ZSTD stream under the stream's registered extension, `.arrows`.
+      const again = spawnSync(process.execPath, [CLI, 'import', path.join(FIXTURES, 'pyarrow-zstd.arrows'), '--url', target.url], { encoding: 'utf8' });
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /^imported 300 rows .*0 inserted, 300 updated/m);
     } finally {
       await target.stop();
     }

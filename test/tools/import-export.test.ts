@@ -130,6 +130,13 @@ describe('vecstore import', () => {
     assert.deepEqual(await dump(a), await dump(b));
     assert.equal((await dump(a)).length, N);
 
+    // `.ndjson` is the same format; a last line without its newline is read too.
+    const ndjsonFile = path.join(dir, 'docs.ndjson');
+    fs.writeFileSync(ndjsonFile, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const rn = cli('import', ndjsonFile, '--url', b.url, '--resume');
+    assert.equal(rn.status, 0, rn.stderr);
+    assert.match(rn.stdout, /^imported 120 rows .*0 inserted, 0 updated, 120 skipped \(--resume\), 0 bad$/m);
+
     const strict = cli('import', jsonlFile, '--url', b.url, '--strict');
     assert.equal(strict.status, 1);
     assert.match(strict.stderr, /row 11: .*stopped by --strict/);
