@@ -40,6 +40,7 @@ function jsonlSink(file: string): RecordSink {
   const fd = fs.openSync(file, 'w');
   return {
     write(rows) {
+      if (rows.length === 0) return;
       fs.writeSync(fd, rows.map((r) => JSON.stringify({ id: r.id, vector: r.vector, metadata: r.metadata, ...(r.text !== undefined ? { text: r.text } : {}) })).join('\n') + '\n');
     },
     close() {

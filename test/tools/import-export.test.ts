@@ -235,6 +235,16 @@ describe('--collection', () => {
     const e = cli('export', '--url', s.url, '--collection', 'docs', '--out', out);
     assert.equal(e.status, 0, e.stderr);
     assert.equal(fs.readFileSync(out, 'utf8').trim().split('\n').length, N);
+    // An empty collection exports to an empty JSONL file and a Parquet file of no rows, and both import as nothing.
+    assert.equal((await fetch(`${s.url}/v1/collections/empty`, { method: 'PUT', body: JSON.stringify({ dimension: DIM }) })).status, 201);
+    for (const ext of ['.jsonl', '.parquet']) {
+      const none = path.join(dir, `empty${ext}`);
+      assert.equal(cli('export', '--url', s.url, '--collection', 'empty', '--out', none).status, 0);
+      if (ext === '.jsonl') assert.equal(fs.statSync(none).size, 0);
+      const back = cli('import', none, '--url', s.url, '--collection', 'empty');
+      assert.equal(back.status, 0, back.stderr);
+      assert.match(back.stdout, /^imported 0 rows .* 0 inserted, 0 updated, 0 skipped \(--resume\), 0 bad$/m);
+    }
     const missing = cli('import', file, '--url', s.url, '--collection', 'nope');
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /^import: .*404/);
