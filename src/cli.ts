@@ -160,8 +160,8 @@ function columnList(value: string): string[] {
 
 program
   .command('import')
-  .description('load a .parquet, .arrow/.arrows/.feather/.ipc, .jsonl/.ndjson, .npy or .fvecs/.bvecs file into a running server (Arrow batches)')
-  .argument('<file>', 'the file to load (format by extension)')
+  .description('load .parquet, .arrow/.arrows/.feather/.ipc, .jsonl/.ndjson, .npy or .fvecs/.bvecs files into a running server (Arrow batches)')
+  .argument('<files...>', 'the files to load, in order (format by extension); a directory loads the files under it')
   .requiredOption('--url <url>', 'the server, e.g. http://localhost:8080')
   .option('--collection <name>', 'the collection to load into (default: the default collection)')
   .addOption(new Option('--api-key <key>', 'API key with write access').env('VECSTORE_API_KEY'))
@@ -173,11 +173,11 @@ program
   .option('--concurrency <n>', 'requests in flight', integer(1), 2)
   .option('--resume', 'skip rows whose id the collection already holds (continue an interrupted import)')
   .option('--strict', 'stop at the first bad row instead of reporting it and going on')
-  .action(async (file: string, o: Record<string, unknown>) => {
+  .action(async (files: string[], o: Record<string, unknown>) => {
     const { runImport, StrictImportError } = await import('./tools/import-command.js');
     try {
       const s = await runImport({
-        file,
+        files,
         url: o.url as string,
         collection: o.collection as string | undefined,
         apiKey: o.apiKey as string | undefined,
@@ -187,7 +187,7 @@ program
         resume: o.resume === true,
         strict: o.strict === true,
       });
-      console.log(`imported ${s.rows} rows in ${s.seconds.toFixed(1)} s (${Math.round(s.rows / s.seconds)} rows/s): ${s.inserted} inserted, ${s.updated} updated, ${s.skipped} skipped (--resume), ${s.bad} bad`);
+      console.log(`imported ${s.rows} rows${s.files > 1 ? ` from ${s.files} files` : ''} in ${s.seconds.toFixed(1)} s (${Math.round(s.rows / s.seconds)} rows/s): ${s.inserted} inserted, ${s.updated} updated, ${s.skipped} skipped (--resume), ${s.bad} bad`);
     } catch (err) {
       console.error(`import: ${(err as Error).message}`);
       process.exitCode = err instanceof StrictImportError ? 1 : 2;

@@ -1,11 +1,15 @@
-// `vecstore import FILE`: reads a file in batches and sends them to batch-upsert (Arrow streams, or JSON for JSONL).
+// `vecstore import FILE...`: reads files in batches and sends them to batch-upsert (Arrow streams, or JSON for JSONL).
+import fs from 'node:fs';
+import path from 'node:path';
 import { encodeArrowBatch } from '../ingest/arrow-encode.js';
-import { openImportSource, type ColumnNames, type ImportRows, type RejectedRow } from './import-sources.js';
+import { DatasetError } from '../io/vector-files.js';
+import { IMPORT_EXTENSIONS, openImportSource, type ColumnNames, type ImportRows, type ImportSource, type RejectedRow } from './import-sources.js';
 import { startProgress } from './progress.js';
 import { existingIds, postArrowBatch, postJsonBatch, type BatchAnswer, type ServerTarget } from './server-client.js';
 
 export interface ImportOptions extends ServerTarget {
-  file: string;
+  /** Files, or directories whose files of a known extension are loaded (see importFiles). */
+  files: string[];
   names: ColumnNames;
   /** Rows per request (at most the server's --max-batch). */
   batchSize: number;
@@ -21,6 +25,8 @@ export interface ImportOptions extends ServerTarget {
 }
 
 export interface ImportSummary {
+  /** The files read (a directory counts its files). */
+  files: number;
   rows: number;
   inserted: number;
   updated: number;
@@ -35,60 +41,82 @@ export class StrictImportError extends Error {}
 export async function runImport(o: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const report = o.report ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const source = await openImportSource(o.file, o.names);
+  const files = importFiles(o.files);
+  // The first file is opened (its columns checked) before anything else; the others one at a time, when their turn
+  // comes, as an Arrow file is read whole into memory.
+  let source: ImportSource | undefined = await openImportSource(files[0], o.names);
   const skip = o.resume ? await existingIds(o) : new Set<string>();
-  const progress = startProgress('importing', source.total ?? 0, o.progress);
-  const summary: ImportSummary = { rows: 0, inserted: 0, updated: 0, skipped: 0, bad: 0, seconds: 0 };
-  const bad = (r: RejectedRow) => {
+  let total = source.total ?? 0;
+  const progress = startProgress('importing', total, o.progress);
+  const summary: ImportSummary = { files: files.length, rows: 0, inserted: 0, updated: 0, skipped: 0, bad: 0, seconds: 0 };
+  /** Bad rows are named by row number, and by file too when there are several. */
+  const bad = (file: string, r: RejectedRow) => {
     summary.bad++;
-    report(`row ${r.row}${r.id !== undefined ? ` (id ${JSON.stringify(r.id)})` : ''}: ${r.error}`);
-    if (o.strict) throw new StrictImportError(`row ${r.row}: ${r.error} (stopped by --strict)`);
+    const where = `${files.length > 1 ? `${file} ` : ''}row ${r.row}`;
+    report(`${where}${r.id !== undefined ? ` (id ${JSON.stringify(r.id)})` : ''}: ${r.error}`);
+    if (o.strict) throw new StrictImportError(`${where}: ${r.error} (stopped by --strict)`);
   };
   // Requests run concurrently, but a batch waits while an earlier one in flight holds one of its ids, so that the
-  // last row of the file for an id is the one that stays.
+  // last row for an id (of the last file that has it) is the one that stays.
   const inFlight = new Set<Promise<void>>();
   const idsInFlight = new Map<string, Promise<void>>();
   let failure: unknown;
   try {
-    // Batches are read ahead so that decoding the file (a Parquet row group at a time) overlaps the requests in flight.
-    for await (const batch of readAhead(source.batches(o.batchSize), 2 * o.concurrency + 2)) {
+    // Files one after the other. Batches are read ahead so that decoding a file (a Parquet row group at a time)
+    // overlaps the requests in flight.
+    for (const file of files) {
       if (failure) break;
-      const kept = withoutIds(batch, skip);
-      summary.skipped += kept.skipped;
-      for (const r of batch.rejected) bad(r);
-      const ids = idsOf(kept.batch);
-      if (ids.length === 0) {
-        summary.rows += batch.rows.length + batch.rejected.length;
-        progress.update(summary.rows);
-        continue;
+      if (!source) {
+        try {
+          source = await openImportSource(file, o.names);
+        } catch (err) {
+          // Stops here, once the requests in flight are answered (their rows are written).
+          failure = err;
+          break;
+        }
+        total += source.total ?? 0;
+        progress.setTotal(total);
       }
-      const blockers = new Set<Promise<void>>();
-      for (const id of ids) {
-        const p = idsInFlight.get(id);
-        if (p) blockers.add(p);
-      }
-      await Promise.all(blockers);
-      while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
-      if (failure) break;
-      const sending = send(o, kept.batch).then(
-        (answer) => {
-          summary.inserted += answer.inserted;
-          summary.updated += answer.updated;
-          for (const e of answer.errors) {
-            const row = kept.batch.rows[e.index];
-            bad({ row, ...(e.id !== undefined ? { id: e.id } : {}), error: `${e.error.replace(/^records\[\d+\]\.?/, '') || e.error} (${e.code})` });
-          }
+      for await (const batch of readAhead(source.batches(o.batchSize), 2 * o.concurrency + 2)) {
+        if (failure) break;
+        const kept = withoutIds(batch, skip);
+        summary.skipped += kept.skipped;
+        for (const r of batch.rejected) bad(file, r);
+        const ids = idsOf(kept.batch);
+        if (ids.length === 0) {
           summary.rows += batch.rows.length + batch.rejected.length;
           progress.update(summary.rows);
-        },
-      ).catch((err: unknown) => {
-        failure ??= err;
-      }).finally(() => {
-        inFlight.delete(sending);
-        for (const id of ids) if (idsInFlight.get(id) === sending) idsInFlight.delete(id);
-      });
-      inFlight.add(sending);
-      for (const id of ids) idsInFlight.set(id, sending);
+          continue;
+        }
+        const blockers = new Set<Promise<void>>();
+        for (const id of ids) {
+          const p = idsInFlight.get(id);
+          if (p) blockers.add(p);
+        }
+        await Promise.all(blockers);
+        while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+        if (failure) break;
+        const sending = send(o, kept.batch).then(
+          (answer) => {
+            summary.inserted += answer.inserted;
+            summary.updated += answer.updated;
+            for (const e of answer.errors) {
+              const row = kept.batch.rows[e.index];
+              bad(file, { row, ...(e.id !== undefined ? { id: e.id } : {}), error: `${e.error.replace(/^records\[\d+\]\.?/, '') || e.error} (${e.code})` });
+            }
+            summary.rows += batch.rows.length + batch.rejected.length;
+            progress.update(summary.rows);
+          },
+        ).catch((err: unknown) => {
+          failure ??= err;
+        }).finally(() => {
+          inFlight.delete(sending);
+          for (const id of ids) if (idsInFlight.get(id) === sending) idsInFlight.delete(id);
+        });
+        inFlight.add(sending);
+        for (const id of ids) idsInFlight.set(id, sending);
+      }
+      source = undefined;
     }
     await Promise.all(inFlight);
   } finally {
@@ -97,6 +125,36 @@ export async function runImport(o: ImportOptions): Promise<ImportSummary> {
   if (failure) throw failure;
   summary.seconds = (performance.now() - started) / 1000;
   return summary;
+}
+
+/**
+ * The files to read, in order: each argument as given, and for a directory (a partitioned dataset, as Spark, DuckDB or
+ * Hugging Face write them) every file of a known extension under it, in path order, leaving out the hidden and
+ * bookkeeping files those writers add (`.part-0.crc`, `_SUCCESS`, `_metadata`).
+ */
+export function importFiles(args: string[]): string[] {
+  const out: string[] = [];
+  for (const arg of args) {
+    if (!fs.existsSync(arg) || !fs.statSync(arg).isDirectory()) {
+      out.push(arg);
+      continue;
+    }
+    const found = filesUnder(arg);
+    if (found.length === 0) throw new DatasetError(arg, `a directory without a file to import (${IMPORT_EXTENSIONS.join(', ')})`);
+    out.push(...found);
+  }
+  return out;
+}
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const entries = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.') && !e.name.startsWith('_'));
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(full));
+    else if (IMPORT_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) out.push(full);
+  }
+  return out;
 }
 
 function send(target: ServerTarget, batch: ImportRows): Promise<BatchAnswer> {

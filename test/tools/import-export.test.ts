@@ -142,6 +142,51 @@ describe('vecstore import', () => {
     assert.match(strict.stderr, /row 11: .*stopped by --strict/);
   });
 
+  test('a partitioned dataset (a directory) or several files load in order; bad rows are named by file and row', async () => {
+    const root = path.join(dir, 'dataset');
+    const write = (file: string, part: typeof rows) => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      parquetWriteFile({
+        filename: file,
+        columnData: [
+          { name: 'id', data: part.map((r) => r.id), type: 'STRING' },
+          { name: 'vector', data: part.map((r) => r.vector) },
+          { name: 'text', data: part.map((r) => r.text), type: 'STRING' },
+        ],
+      });
+    };
+    // As Spark or DuckDB write them: one directory per partition, plus bookkeeping files that are not data.
+    write(path.join(root, 'lang=en', 'part-0.parquet'), rows.slice(0, 50));
+    write(path.join(root, 'lang=en', 'part-1.parquet'), rows.slice(50, 100));
+    write(path.join(root, 'lang=fr', 'part-0.parquet'), rows.slice(100));
+    fs.writeFileSync(path.join(root, '_SUCCESS'), '');
+    fs.writeFileSync(path.join(root, 'lang=en', '.part-0.parquet.crc'), 'not data');
+    const s = await server();
+    const r = cli('import', root, '--url', s.url, '--batch-size', '30');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^imported 120 rows from 3 files in .*: 120 inserted, 0 updated, 0 skipped \(--resume\), 0 bad$/m);
+    assert.equal((await dump(s)).length, N);
+
+    // Several files: the last file's row for an id is the one that stays, and a bad row names its file.
+    const fix = path.join(dir, 'fix.jsonl');
+    fs.writeFileSync(fix, `${JSON.stringify({ id: 'doc-3', vector: Array(DIM).fill(0.25) })}\n{"id": "short", "vector": [1]}\n`);
+    const again = cli('import', path.join(root, 'lang=en', 'part-0.parquet'), fix, '--url', s.url);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /^imported 52 rows from 2 files .*: 0 inserted, 51 updated, 0 skipped \(--resume\), 1 bad$/m);
+    assert.match(again.stderr, new RegExp(`^${fix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} row 2 \\(id "short"\\): vector: expected 8 dimensions, got 1 \\(dimension_mismatch\\)$`, 'm'));
+    assert.deepEqual((await dump(s)).find((x) => x.id === 'doc-3')!.vector, Array(DIM).fill(0.25));
+
+    // A file that cannot be read stops the import there: the files before it are loaded, exit code 2.
+    const stopped = cli('import', fix, path.join(dir, 'missing.parquet'), '--url', s.url);
+    assert.equal(stopped.status, 2);
+    assert.match(stopped.stderr, /missing\.parquet: no such file/);
+    const empty = path.join(dir, 'no-data');
+    fs.mkdirSync(empty);
+    const none = cli('import', empty, '--url', s.url);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /no-data: a directory without a file to import/);
+  });
+
   test('.npy and .fvecs files: ids are row numbers from 0', async () => {
     const npy = path.join(dir, 'v.npy');
     const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${N}, ${DIM}), }`;
