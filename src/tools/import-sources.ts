@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { VecStoreError } from '../errors.js';
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
+import { VecStoreError } from '../errors.js';
 import { arrowVectorReader } from '../ingest/arrow-records.js';
 import { jsonValue } from '../ingest/arrow-values.js';
 // Registers the LZ4 and ZSTD codecs: pyarrow's feather files are LZ4-compressed unless told otherwise.
