@@ -56,6 +56,7 @@ const program = new Command()
 
 const limitOptions: Array<[keyof Limits, string, string]> = [
   ['maxBodyBytes', '--max-body <bytes>', 'largest request body'],
+  ['maxBodyMemoryBytes', '--max-body-memory <bytes>', 'request bodies held at once (more waits: 429 with Retry-After); at least --max-body'],
   ['maxSnapshotUploadBytes', '--max-snapshot-upload <bytes>', 'largest snapshot file upload (streamed to disk)'],
   ['maxBatchRecords', '--max-batch <records>', 'most records in one batch-upsert'],
   ['maxK', '--max-k <k>', 'largest limit/k of a query'],

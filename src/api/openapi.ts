@@ -35,7 +35,7 @@ export interface DescribedRoute {
 /** Errors any route may answer with, besides its own. */
 const EVERY_ROUTE: ErrorCode[] = ['internal', 'unavailable', 'method_not_allowed'];
 const WITH_KEY: ErrorCode[] = ['unauthorized', 'forbidden'];
-const WITH_BODY: ErrorCode[] = ['payload_too_large', 'validation', 'unsupported_media_type'];
+const WITH_BODY: ErrorCode[] = ['payload_too_large', 'validation', 'unsupported_media_type', 'too_many_in_flight'];
 const WITH_JSON_BODY: ErrorCode[] = ['invalid_json', 'unknown_field'];
 
 /** The path of the WebSocket endpoint (answered by uWS's WebSocket handler, not the HTTP router). */

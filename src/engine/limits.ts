@@ -4,6 +4,12 @@
 export interface Limits {
   /** Largest request body, in bytes (413 payload_too_large). */
   maxBodyBytes: number;
+  /**
+   * Bytes of request bodies held at once, from their first byte until their answer (429 too_many_in_flight, with
+   * Retry-After): many large uploads at a time wait their turn instead of taking the server's memory. At least
+   * maxBodyBytes, so that one largest body always fits.
+   */
+  maxBodyMemoryBytes: number;
   /** Largest snapshot file upload, in bytes (413 payload_too_large); streamed to disk, never held in memory. */
   maxSnapshotUploadBytes: number;
   /** Most records in one batch-upsert (413 batch_too_large). */
@@ -36,7 +42,7 @@ export interface Limits {
    * is counted as ws_message_too_large.
    */
   maxWsMessageBytes: number;
-  /** Queries in flight on one WebSocket (429 too_many_in_flight). */
+  /** Queries in flight on one WebSocket (429 too_many_in_flight, as request bodies over maxBodyMemoryBytes). */
   maxWsInFlight: number;
   /** Open WebSocket connections (the upgrade is refused with 429 too_many_connections). */
   maxWsConnections: number;
@@ -49,6 +55,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 64 * 1024 * 1024,
+  maxBodyMemoryBytes: 1024 * 1024 * 1024,
   maxSnapshotUploadBytes: 64 * 1024 * 1024 * 1024,
   maxBatchRecords: 10_000,
   maxK: 10_000,

@@ -9,6 +9,7 @@ import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { bodyStream, readBody, retryAfterHeaders, writeAnswer, writeStream, type ResponseState } from './http-io.js';
+import { BodyBudget } from './body-budget.js';
 import { Router, UNKNOWN_ENDPOINT } from './router.js';
 import { buildRoutes, requestCollection, type HttpMethod, type Route, type RouteAnswer, type RouteContext } from './routes.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
@@ -67,6 +68,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   ]);
   const app = uWS.App();
   const cors = new CorsPolicy(options.corsOrigins ?? []);
+  const bodyBudget = new BodyBudget(limits.maxBodyMemoryBytes, limits.maxBodyBytes);
   let inFlight = 0;
   let stopping = false;
   let onIdle: (() => void) | undefined;
@@ -224,14 +226,17 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
         .finally(finished);
       return;
     }
-    readBody(res, req, state, limits.maxBodyBytes)
+    readBody(res, req, state, limits.maxBodyBytes, bodyBudget)
       .then(
         async (body) => respond(await handle({ params, rawQuery, contentType, body, principal, headers, bodySpec: route.doc.body })),
         // A refused body is answered at once and the connection closed, since the rest of the body is still coming.
         (err) => fail(err, true),
       )
       .catch((err) => fail(err))
-      .finally(finished);
+      .finally(() => {
+        bodyBudget.give(state.bodyBytes ?? 0);
+        finished();
+      });
   });
 
   return new Promise((resolve, reject) => {

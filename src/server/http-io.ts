@@ -1,11 +1,14 @@
 // uWebSockets.js request plumbing: reading bodies with limits, writing JSON answers, never touching an aborted response.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { VecStoreError } from '../errors.js';
+import type { BodyBudget } from './body-budget.js';
 
 /** Per-response state: uWS responses must not be used after abort or after they ended. */
 export interface ResponseState {
   aborted: boolean;
   done: boolean;
+  /** Bytes of the body budget this request holds until its answer (see readBody). */
+  bodyBytes?: number;
   /** Called once when the client goes away (set by a reader still waiting for the body, so that it settles). */
   onAbort?: () => void;
 }
@@ -65,13 +68,20 @@ const DRAIN_BYTES = 1024 * 1024;
  * settles, so the answer reaches the client. The caller must have registered `onAborted` (uWS requires it before any
  * asynchronous step).
  */
-export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseState, maxBytes: number): Promise<Buffer> {
+export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseState, maxBytes: number, budget: BodyBudget): Promise<Buffer> {
   const declared = req.getHeader('content-length');
   let refusal: VecStoreError | undefined;
+  /** Takes `bytes` of the budget for this request (given back by the caller once answered), or sets the refusal. */
+  const reserve = (bytes: number) => {
+    if (budget.tryTake(bytes)) state.bodyBytes = (state.bodyBytes ?? 0) + bytes;
+    else refusal = new VecStoreError('too_many_in_flight', `body: the server holds ${budget.inUse} bytes of request bodies (--max-body-memory ${budget.limit}); retry shortly`);
+  };
   if (declared !== '') {
     const length = Number(declared);
     if (Number.isFinite(length) && length > maxBytes) {
       refusal = new VecStoreError('payload_too_large', `body: ${length} bytes is over the limit of ${maxBytes}`);
+    } else if (Number.isSafeInteger(length) && length > 0) {
+      reserve(length);
     }
   }
   // With a declared length the body is copied once, into its final buffer, instead of chunk by chunk and then joined:
@@ -102,6 +112,11 @@ export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseSta
       if (refusal === undefined && received > maxBytes) {
         refusal = new VecStoreError('payload_too_large', `body: more than the limit of ${maxBytes} bytes`);
         chunks.length = 0;
+      }
+      // A body without a declared length takes its budget chunk by chunk.
+      if (refusal === undefined && whole === undefined) {
+        reserve(chunk.byteLength);
+        if (refusal !== undefined) chunks.length = 0;
       }
       if (refusal !== undefined) {
         if (isLast || received > maxBytes + DRAIN_BYTES) {

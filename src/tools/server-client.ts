@@ -46,19 +46,31 @@ export function routeUrl(target: ServerTarget, route: string): string {
   return target.collection === undefined ? `${base}/v1/${route}` : `${base}/v1/collections/${encodeURIComponent(target.collection)}/${route}`;
 }
 
+/**
+ * How long a request is tried again while the server answers 429 (it holds too many request bodies) or 503 (it is
+ * starting or stopping): every call these tools make is idempotent, and a bulk load should wait, not fail.
+ */
+const BUSY_RETRY_SECONDS = 120;
+
 async function call<T>(target: ServerTarget, route: string, body: Uint8Array | string | undefined, contentType: string, method = 'POST'): Promise<T> {
   const headers: Record<string, string> = { 'content-type': contentType };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   const url = routeUrl(target, route);
   let res: AnswerLike;
   let text: string;
-  try {
-    // node:http, not fetch, and the body handed over: a large body goes to the socket as it is (see node-http.ts).
-    res = await requestWhole(url, { method, headers, body, transferBody: true });
-    text = await res.text();
-  } catch (err) {
-    const cause = (err as Error & { cause?: Error }).cause;
-    throw new ServerError(`${url}: cannot connect (${cause?.message ?? (err as Error).message})`, 0, undefined);
+  const giveUp = performance.now() + BUSY_RETRY_SECONDS * 1000;
+  for (;;) {
+    try {
+      // node:http, not fetch, and the body handed over: a large body goes to the socket as it is (see node-http.ts).
+      res = await requestWhole(url, { method, headers, body, transferBody: true });
+      text = await res.text();
+    } catch (err) {
+      const cause = (err as Error & { cause?: Error }).cause;
+      throw new ServerError(`${url}: cannot connect (${cause?.message ?? (err as Error).message})`, 0, undefined);
+    }
+    if ((res.status !== 429 && res.status !== 503) || performance.now() > giveUp) break;
+    const wait = Math.min(10, Math.max(0.1, Number(res.headers.get('retry-after')) || 1));
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
   }
   let parsed: unknown;
   try {
