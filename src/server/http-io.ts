@@ -64,8 +64,10 @@ const DRAIN_BYTES = 1024 * 1024;
 
 /**
  * Reads the whole body, refusing it with payload_too_large once Content-Length or the bytes streamed so far pass
- * `maxBytes`. A streamed body that passes the limit is drained (up to {@link DRAIN_BYTES} more) before the refusal
- * settles, so the answer reaches the client. The caller must have registered `onAborted` (uWS requires it before any
+ * `maxBytes`, and with too_many_in_flight when `budget` cannot hold it: the declared length is taken at once, a
+ * chunked body's bytes as they arrive, recorded in `state.bodyBytes` for the caller to give back once the request is
+ * answered. A streamed body that is refused is drained (up to {@link DRAIN_BYTES} more) before the refusal settles,
+ * so the answer reaches the client. The caller must have registered `onAborted` (uWS requires it before any
  * asynchronous step).
  */
 export function readBody(res: HttpResponse, req: HttpRequest, state: ResponseState, maxBytes: number, budget: BodyBudget): Promise<Buffer> {
