@@ -44,9 +44,9 @@ export async function runImport(o: ImportOptions): Promise<ImportSummary> {
   const files = importFiles(o.files);
   // The first file is opened (its columns checked) before anything else; the others one at a time, when their turn
   // comes, as an Arrow file is read whole into memory.
-  let source: ImportSource | undefined = await openImportSource(files[0], o.names);
+  const first = await openImportSource(files[0], o.names);
   const skip = o.resume ? await existingIds(o) : new Set<string>();
-  let total = source.total ?? 0;
+  let total = first.total ?? 0;
   const progress = startProgress('importing', total, o.progress);
   const summary: ImportSummary = { files: files.length, rows: 0, inserted: 0, updated: 0, skipped: 0, bad: 0, seconds: 0 };
   /** Bad rows are named by row number, and by file too when there are several. */
@@ -61,12 +61,55 @@ export async function runImport(o: ImportOptions): Promise<ImportSummary> {
   const inFlight = new Set<Promise<void>>();
   const idsInFlight = new Map<string, Promise<void>>();
   let failure: unknown;
+
+  /** Sends a file's batches, read ahead so that decoding it (a Parquet row group at a time) overlaps the requests. */
+  const sendFile = async (file: string, source: ImportSource) => {
+    for await (const batch of readAhead(source.batches(o.batchSize), 2 * o.concurrency + 2)) {
+      if (failure) return;
+      const kept = withoutIds(batch, skip);
+      summary.skipped += kept.skipped;
+      for (const r of batch.rejected) bad(file, r);
+      const ids = idsOf(kept.batch);
+      if (ids.length === 0) {
+        summary.rows += batch.rows.length + batch.rejected.length;
+        progress.update(summary.rows);
+        continue;
+      }
+      const blockers = new Set<Promise<void>>();
+      for (const id of ids) {
+        const p = idsInFlight.get(id);
+        if (p) blockers.add(p);
+      }
+      await Promise.all(blockers);
+      while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+      if (failure) return;
+      const sending = send(o, kept.batch).then(
+        (answer) => {
+          summary.inserted += answer.inserted;
+          summary.updated += answer.updated;
+          for (const e of answer.errors) {
+            const row = kept.batch.rows[e.index];
+            bad(file, { row, ...(e.id !== undefined ? { id: e.id } : {}), error: `${e.error.replace(/^records\[\d+\]\.?/, '') || e.error} (${e.code})` });
+          }
+          summary.rows += batch.rows.length + batch.rejected.length;
+          progress.update(summary.rows);
+        },
+      ).catch((err: unknown) => {
+        failure ??= err;
+      }).finally(() => {
+        inFlight.delete(sending);
+        for (const id of ids) if (idsInFlight.get(id) === sending) idsInFlight.delete(id);
+      });
+      inFlight.add(sending);
+      for (const id of ids) idsInFlight.set(id, sending);
+    }
+  };
+
   try {
-    // Files one after the other. Batches are read ahead so that decoding a file (a Parquet row group at a time)
-    // overlaps the requests in flight.
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       if (failure) break;
-      if (!source) {
+      let source = first;
+      if (i > 0) {
         try {
           source = await openImportSource(file, o.names);
         } catch (err) {
@@ -77,46 +120,7 @@ export async function runImport(o: ImportOptions): Promise<ImportSummary> {
         total += source.total ?? 0;
         progress.setTotal(total);
       }
-      for await (const batch of readAhead(source.batches(o.batchSize), 2 * o.concurrency + 2)) {
-        if (failure) break;
-        const kept = withoutIds(batch, skip);
-        summary.skipped += kept.skipped;
-        for (const r of batch.rejected) bad(file, r);
-        const ids = idsOf(kept.batch);
-        if (ids.length === 0) {
-          summary.rows += batch.rows.length + batch.rejected.length;
-          progress.update(summary.rows);
-          continue;
-        }
-        const blockers = new Set<Promise<void>>();
-        for (const id of ids) {
-          const p = idsInFlight.get(id);
-          if (p) blockers.add(p);
-        }
-        await Promise.all(blockers);
-        while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
-        if (failure) break;
-        const sending = send(o, kept.batch).then(
-          (answer) => {
-            summary.inserted += answer.inserted;
-            summary.updated += answer.updated;
-            for (const e of answer.errors) {
-              const row = kept.batch.rows[e.index];
-              bad(file, { row, ...(e.id !== undefined ? { id: e.id } : {}), error: `${e.error.replace(/^records\[\d+\]\.?/, '') || e.error} (${e.code})` });
-            }
-            summary.rows += batch.rows.length + batch.rejected.length;
-            progress.update(summary.rows);
-          },
-        ).catch((err: unknown) => {
-          failure ??= err;
-        }).finally(() => {
-          inFlight.delete(sending);
-          for (const id of ids) if (idsInFlight.get(id) === sending) idsInFlight.delete(id);
-        });
-        inFlight.add(sending);
-        for (const id of ids) idsInFlight.set(id, sending);
-      }
-      source = undefined;
+      await sendFile(file, source);
     }
     await Promise.all(inFlight);
   } finally {
