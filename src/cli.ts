@@ -203,10 +203,11 @@ program
   .option('--collection <name>', 'the collection to export (default: the default collection)')
   .addOption(new Option('--api-key <key>', 'API key').env('VECSTORE_API_KEY'))
   .option('--page-size <records>', 'records per scroll request', integer(1), 1000)
+  .option('--filter <expression>', 'only the records this filter matches, e.g. "lang = \'en\'"')
   .action(async (o: Record<string, unknown>) => {
     const { runExport } = await import('./tools/export-command.js');
     try {
-      const s = await runExport({ url: o.url as string, collection: o.collection as string | undefined, apiKey: o.apiKey as string | undefined, out: o.out as string, pageSize: o.pageSize as number });
+      const s = await runExport({ url: o.url as string, collection: o.collection as string | undefined, apiKey: o.apiKey as string | undefined, out: o.out as string, pageSize: o.pageSize as number, filter: o.filter as string | undefined });
       console.log(`exported ${s.records} records to ${o.out as string} in ${s.seconds.toFixed(1)} s`);
     } catch (err) {
       console.error(`export: ${(err as Error).message}`);

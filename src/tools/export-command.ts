@@ -9,6 +9,8 @@ export interface ExportOptions extends ServerTarget {
   out: string;
   /** Records per scroll page. */
   pageSize: number;
+  /** Only the records this filter matches (the query filter language). */
+  filter?: string;
   progress?: boolean;
 }
 
@@ -78,12 +80,12 @@ function parquetSink(file: string): RecordSink {
   };
 }
 
-/** Exports every active record (with vector, metadata and text); returns how many and how long it took. */
+/** Exports every active record (with vector, metadata and text), or those `filter` matches; returns how many and how long it took. */
 export async function runExport(o: ExportOptions): Promise<{ records: number; seconds: number }> {
   const started = performance.now();
   const ext = path.extname(o.out).toLowerCase();
   if (!EXPORT_EXTENSIONS.includes(ext)) throw new Error(`--out ${o.out}: unknown extension '${ext}' (expected ${EXPORT_EXTENSIONS.join(' or ')})`);
-  const total = await activeCount(o);
+  const total = await activeCount(o, o.filter);
   // Written under a temporary name and renamed at the end, so a failed export never leaves a plausible partial file.
   const tmp = `${o.out}.partial`;
   const sink = ext === '.parquet' ? parquetSink(tmp) : jsonlSink(tmp);
@@ -91,7 +93,7 @@ export async function runExport(o: ExportOptions): Promise<{ records: number; se
   let records = 0;
   try {
     const fetchPage = (cursor: string | null): Promise<ScrollPage> => {
-      const page = scrollPage(o, { limit: o.pageSize, cursor, include_vectors: true, include_text: true });
+      const page = scrollPage(o, { limit: o.pageSize, cursor, include_vectors: true, include_text: true, ...(o.filter !== undefined ? { filter: o.filter } : {}) });
       // Awaited in the next round; until then a failure must not count as an unhandled rejection.
       page.catch(() => undefined);
       return page;

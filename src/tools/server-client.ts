@@ -97,15 +97,15 @@ export function postJsonBatch(target: ServerTarget, records: unknown[]): Promise
 }
 
 /** One scroll page. */
-export function scrollPage(target: ServerTarget, request: { limit: number; cursor?: string | null; include_vectors?: boolean; include_text?: boolean }): Promise<ScrollPage> {
+export function scrollPage(target: ServerTarget, request: { limit: number; cursor?: string | null; include_vectors?: boolean; include_text?: boolean; filter?: string }): Promise<ScrollPage> {
   const { cursor, ...rest } = request;
   return call(target, 'scroll', JSON.stringify(cursor ? { ...rest, cursor } : rest), 'application/json');
 }
 
-/** Active records, for the progress bar's total. */
-export async function activeCount(target: ServerTarget): Promise<number> {
-  const stats = await call<{ active_vectors?: number }>(target, 'stats', undefined, 'application/json', 'GET');
-  return stats.active_vectors ?? 0;
+/** Active records (those `filter` matches, if given), for the progress bar's total; a bad filter fails here. */
+export async function activeCount(target: ServerTarget, filter?: string): Promise<number> {
+  const answer = await call<{ count?: number }>(target, 'count', JSON.stringify(filter !== undefined ? { filter } : {}), 'application/json');
+  return answer.count ?? 0;
 }
 
 /** Every id the collection holds (scrolled without vectors), for `import --resume`. */

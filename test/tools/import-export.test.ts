@@ -252,6 +252,20 @@ describe('vecstore export', () => {
     });
   }
 
+  test('--filter exports only the matching records; a bad filter fails before any file is written', async () => {
+    const out = path.join(dir, 'fr.jsonl');
+    const r = cli('export', '--url', source.url, '--out', out, '--filter', "lang = 'fr'", '--page-size', '7');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^exported 40 records/);
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; metadata: { lang: string } });
+    assert.equal(lines.length, 40);
+    assert.ok(lines.every((l) => l.metadata.lang === 'fr'));
+    const bad = cli('export', '--url', source.url, '--out', path.join(dir, 'bad.jsonl'), '--filter', 'lang = ');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^export: .*400 filter: /);
+    assert.ok(!fs.existsSync(path.join(dir, 'bad.jsonl')) && !fs.existsSync(path.join(dir, 'bad.jsonl.partial')));
+  });
+
   test('an unknown extension or an unreachable server fails with one line and leaves no file', () => {
     const bad = cli('export', '--url', source.url, '--out', path.join(dir, 'x.csv'));
     assert.equal(bad.status, 2);
