@@ -7,6 +7,7 @@ import type { MetricName } from './distance/metric.js';
 import { VecStoreMetrics } from './metrics/metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, uwsIsNative } from './server/app.js';
+import { bodyMemoryLimit } from './server/body-budget.js';
 import { Authenticator } from './server/auth.js';
 import { simsimdIsNative } from './distance/simsimd-native.js';
 import { parseFsyncPolicy } from './engine/durability.js';
@@ -138,7 +139,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger()
         poolUtilization: () => pool.utilization,
         index: () => catalog.list().map((c) => ({ collection: c.name, indexed: c.engine.hnsw?.indexedRows ?? 0, pending: c.engine.hnsw?.pendingRows ?? 0, bytes: c.engine.hnsw?.bytes ?? 0 })),
       },
-      { wsConnectionLimit: config.limits.maxWsConnections, cacheEnabled: config.cacheSize > 0, targetRecall: config.targetRecall },
+      { wsConnectionLimit: config.limits.maxWsConnections, bodyMemoryLimit: bodyMemoryLimit(config.limits), cacheEnabled: config.cacheSize > 0, targetRecall: config.targetRecall },
     );
   }
   let recovered = false;

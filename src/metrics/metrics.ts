@@ -67,11 +67,13 @@ export class VecStoreMetrics {
   private readonly cacheHits: Counter<'type'> | undefined;
   private readonly cacheMisses: Counter<'type'> | undefined;
   readonly wsConnections: Gauge;
+  /** Bytes of request bodies being received or handled (the budget of --max-body-memory in use). */
+  readonly requestBodyBytes: Gauge;
   private workerTotals: object[] = [];
   private pendingDeltas: object[][] = [];
   private folding: Promise<void> = Promise.resolve();
 
-  constructor(source: GaugeSource, options: { wsConnectionLimit: number; cacheEnabled: boolean; targetRecall?: number }) {
+  constructor(source: GaugeSource, options: { wsConnectionLimit: number; bodyMemoryLimit?: number; cacheEnabled: boolean; targetRecall?: number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     // These three default gauges end in _total, which Prometheus reserves for counters (promtool flags them); the same
@@ -104,6 +106,9 @@ export class VecStoreMetrics {
     const wsLimit = new Gauge({ name: 'vecstore_websocket_connections_limit', help: 'Configured maximum of open WebSocket connections', registers });
     wsLimit.set(options.wsConnectionLimit);
     this.wsConnections = new Gauge({ name: 'vecstore_websocket_connections', help: 'Open WebSocket connections', registers });
+    this.requestBodyBytes = new Gauge({ name: 'vecstore_request_body_bytes', help: 'Bytes of request bodies being received or handled', registers });
+    const bodyLimit = new Gauge({ name: 'vecstore_request_body_bytes_limit', help: 'Bytes of request bodies held at once before more wait with 429 (--max-body-memory)', registers });
+    bodyLimit.set(options.bodyMemoryLimit ?? 0);
     this.requests = new RequestMetrics(this.registry, REQUEST_DURATION_BUCKETS);
     this.queries = new Counter({ name: 'vecstore_queries_total', help: 'Queries by type (HTTP and WebSocket)', labelNames: ['type'], registers });
     this.queryResults = new Histogram({ name: 'vecstore_query_results', help: 'Results returned per query', labelNames: ['type'], buckets: QUERY_RESULT_BUCKETS, registers });

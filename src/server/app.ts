@@ -9,7 +9,7 @@ import type { VecStoreMetrics } from '../metrics/metrics.js';
 import type { Logger } from '../logger.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { bodyStream, readBody, retryAfterHeaders, writeAnswer, writeStream, type ResponseState } from './http-io.js';
-import { BodyBudget } from './body-budget.js';
+import { BodyBudget, bodyMemoryLimit } from './body-budget.js';
 import { Router, UNKNOWN_ENDPOINT } from './router.js';
 import { buildRoutes, requestCollection, type HttpMethod, type Route, type RouteAnswer, type RouteContext } from './routes.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
@@ -68,7 +68,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   ]);
   const app = uWS.App();
   const cors = new CorsPolicy(options.corsOrigins ?? []);
-  const bodyBudget = new BodyBudget(limits.maxBodyMemoryBytes, limits.maxBodyBytes);
+  const bodyBudget = new BodyBudget(bodyMemoryLimit(limits), metrics && ((bytes) => metrics.requestBodyBytes.set(bytes)));
   let inFlight = 0;
   let stopping = false;
   let onIdle: (() => void) | undefined;

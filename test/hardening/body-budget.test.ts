@@ -85,8 +85,11 @@ test('a body that does not fit beside the ones being received is a 429 with Retr
   assert.match(body.error, /^body: the server holds \d+ bytes of request bodies \(--max-body-memory 1500000\); retry shortly$/);
   // A small body still fits beside it.
   assert.equal((await post('small', 1000)).status, 200);
+  // Operators see the budget in use and its size.
+  assert.deepEqual(await bodyGauges(), { held: BODY, limit: 1.5 * BODY });
   slow.finish();
   assert.match(await slow.answer, /^HTTP\/1\.1 200[\s\S]*"inserted":1/);
+  assert.equal((await bodyGauges()).held, 0);
   assert.equal((await post('second', 0.6 * BODY)).status, 200);
   assert.equal((await requestJson(`${server.url}/v1/vectors/second`)).status, 200);
 });
@@ -106,6 +109,13 @@ test('a chunked body takes the budget as it arrives; a client that goes away giv
   }
   assert.equal(status, 200);
 });
+
+/** vecstore_request_body_bytes and its _limit, from /metrics. */
+async function bodyGauges(): Promise<{ held: number; limit: number }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+  return { held: read('vecstore_request_body_bytes'), limit: read('vecstore_request_body_bytes_limit') };
+}
 
 /** 429s for request bodies so far, from /metrics. */
 async function refusals(): Promise<number> {
