@@ -162,7 +162,7 @@ function columnList(value: string): string[] {
 program
   .command('import')
   .description('load .parquet, .arrow/.arrows/.feather/.ipc, .jsonl/.ndjson, .npy or .fvecs/.bvecs files into a running server (Arrow batches)')
-  .argument('<files...>', 'the files to load, in order (format by extension); a directory loads the files under it')
+  .argument('<files...>', 'the files to load, in order (format by extension); a directory loads the files under it; - reads JSONL from standard input')
   .requiredOption('--url <url>', 'the server, e.g. http://localhost:8080')
   .option('--collection <name>', 'the collection to load into (default: the default collection)')
   .addOption(new Option('--api-key <key>', 'API key with write access').env('VECSTORE_API_KEY'))

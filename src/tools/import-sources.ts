@@ -61,6 +61,7 @@ export const IMPORT_EXTENSIONS = ['.parquet', '.arrow', '.arrows', '.feather', '
 
 /** Opens a file by its extension. Throws a DatasetError (one line naming the file) for what cannot be read at all. */
 export async function openImportSource(file: string, names: ColumnNames): Promise<ImportSource> {
+  if (file === STDIN) return openJsonl(file, names);
   const ext = path.extname(file).toLowerCase();
   if (!fs.existsSync(file)) throw new DatasetError(file, 'no such file');
   switch (ext) {
@@ -314,16 +315,23 @@ async function openArrowFile(file: string, names: ColumnNames): Promise<ImportSo
   };
 }
 
+/** `-`: JSONL read from standard input (`… | vecstore import - --url …`), as it arrives, with no total known. */
+export const STDIN = '-';
+
 async function openJsonl(file: string, names: ColumnNames): Promise<ImportSource> {
-  // Counting lines first is a fast byte scan, and gives the progress bar its total.
-  let total = 0;
-  let last = 10;
-  for await (const chunk of fs.createReadStream(file)) {
-    for (const byte of chunk as Buffer) if (byte === 10) total++;
-    if ((chunk as Buffer).length > 0) last = (chunk as Buffer)[(chunk as Buffer).length - 1];
+  const input = () => (file === STDIN ? process.stdin : fs.createReadStream(file));
+  // Counting lines first is a fast byte scan, and gives the progress bar its total (standard input is read once).
+  let total: number | undefined;
+  if (file !== STDIN) {
+    total = 0;
+    let last = 10;
+    for await (const chunk of fs.createReadStream(file)) {
+      for (const byte of chunk as Buffer) if (byte === 10) total++;
+      if ((chunk as Buffer).length > 0) last = (chunk as Buffer)[(chunk as Buffer).length - 1];
+    }
+    // A last line without its newline is a line too.
+    if (last !== 10) total++;
   }
-  // A last line without its newline is a line too.
-  if (last !== 10) total++;
   const rename = (o: Record<string, unknown>) => {
     const record: JsonRows['records'][number] = { id: o[names.id ?? 'id'], vector: o[names.vector ?? 'vector'] };
     if (names.metadata) {
@@ -340,7 +348,7 @@ async function openJsonl(file: string, names: ColumnNames): Promise<ImportSource
     async *batches(size) {
       let batch: JsonRows = { kind: 'json', rows: [], records: [], rejected: [] };
       let line = 0;
-      for await (const text of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
+      for await (const text of readline.createInterface({ input: input(), crlfDelay: Infinity })) {
         line++;
         if (text.trim() === '') continue;
         let parsed: unknown;

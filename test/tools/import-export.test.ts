@@ -130,6 +130,12 @@ describe('vecstore import', () => {
     assert.deepEqual(await dump(a), await dump(b));
     assert.equal((await dump(a)).length, N);
 
+    // `-` reads JSONL from standard input, as a pipe sends it.
+    const piped = spawnSync(process.execPath, [CLI, 'import', '-', '--url', b.url, '--batch-size', '7'], { encoding: 'utf8', input: lines.join('\n') + '\n' });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.match(piped.stdout, /^imported 122 rows .*: 0 inserted, 120 updated, 0 skipped \(--resume\), 2 bad$/m);
+    assert.match(piped.stderr, /^row 21 \(id "short"\): vector: expected 8 dimensions, got 3 \(dimension_mismatch\)$/m);
+
     // `.ndjson` is the same format; a last line without its newline is read too.
     const ndjsonFile = path.join(dir, 'docs.ndjson');
     fs.writeFileSync(ndjsonFile, rows.map((r) => JSON.stringify(r)).join('\n'));
