@@ -48,6 +48,12 @@ function isArrowFile(bytes: Uint8Array): boolean {
   return at >= FILE_MAGIC.length && FILE_MAGIC.every((b, i) => bytes[i] === b && bytes[at + i] === b);
 }
 
+/** Whether a body starts as an Arrow IPC stream (a continuation token) or file (its magic) does: JSON cannot. */
+export function startsLikeArrow(bytes: Uint8Array): boolean {
+  const stream = bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xff && bytes[2] === 0xff && bytes[3] === 0xff;
+  return stream || (bytes.length >= FILE_MAGIC.length && FILE_MAGIC.every((b, i) => bytes[i] === b));
+}
+
 /**
  * What the compressed buffers of a body may decompress to: float vectors barely compress, ids and metadata do, but a
  * body that claims more than this (at most 1 GiB) is a decompression bomb, not a batch.

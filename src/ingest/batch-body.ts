@@ -6,7 +6,7 @@ import { encodeRecord } from '../persistence/wal.js';
 import { prepareRowsInPlace } from '../store/row-preparation.js';
 import { checkFields } from '../api/request-fields.js';
 import { parseJsonObject } from '../engine/json-body.js';
-import { ARROW_STREAM_TYPE, decodeArrowStream } from './arrow-records.js';
+import { ARROW_STREAM_TYPE, decodeArrowStream, startsLikeArrow } from './arrow-records.js';
 import { readJsonBatch, type JsonReader } from './json-batch-reader.js';
 import type { BatchFormat, IngestTarget, ParsedBatch, ParseResult } from './parse-messages.js';
 
@@ -19,7 +19,7 @@ export function validateBatchBody(format: BatchFormat, body: Uint8Array, limits:
     const rows = decodeArrowStream(body);
     return validateBatch(rows.count, rows.rowAt, limits, dimension);
   }
-  if (looksLikeArrow(body)) {
+  if (startsLikeArrow(body)) {
     throw new VecStoreError('invalid_json', `body: an Arrow IPC stream or file sent as JSON; send it with Content-Type: ${ARROW_STREAM_TYPE}`);
   }
   const parsed = (jsonReader === 'fast' ? readJsonBatch(body) : undefined) ?? parseJsonObject(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
@@ -30,12 +30,6 @@ export function validateBatchBody(format: BatchFormat, body: Uint8Array, limits:
   return validateBatch(records.length, (i) => records[i], limits, dimension, (record, i) => {
     if (isPlainObject(record)) checkFields(record, 'batchRecord', `records[${i}].`);
   });
-}
-
-/** An Arrow IPC stream starts with a continuation token (0xFFFFFFFF), a file with `ARROW1`: neither can start JSON. */
-function looksLikeArrow(body: Uint8Array): boolean {
-  const stream = body.length >= 4 && body[0] === 0xff && body[1] === 0xff && body[2] === 0xff && body[3] === 0xff;
-  return stream || (body.length >= 6 && Buffer.from(body.buffer, body.byteOffset, 6).toString('latin1') === 'ARROW1');
 }
 
 /**
