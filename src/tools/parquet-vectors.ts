@@ -27,7 +27,7 @@ interface ByteSource {
  * copying literals natively, ZSTD (Polars' default), GZIP, BROTLI and LZ4_RAW. Each result must be the page's size.
  */
 export const PARQUET_COMPRESSORS = {
-  SNAPPY: (input: Uint8Array, length: number): Uint8Array => uncompress(input, 'SNAPPY', new Uint8Array(length)),
+  SNAPPY: (input: Uint8Array, length: number): Uint8Array => uncompress(input, 'SNAPPY', length, (size) => new Uint8Array(size)),
   ZSTD: (input: Uint8Array, length: number): Uint8Array => pageOfSize(zstdDecompress(input), length, 'ZSTD'),
   GZIP: (input: Uint8Array, length: number): Uint8Array => pageOfSize(zlib.unzipSync(input), length, 'GZIP'),
   BROTLI: (input: Uint8Array, length: number): Uint8Array => pageOfSize(zlib.brotliDecompressSync(input), length, 'BROTLI'),
@@ -68,14 +68,18 @@ export async function parquetFileBytes(file: string): Promise<ByteSource & { byt
   };
 }
 
-/** `input` uncompressed into `output` (exactly its size) for Snappy, into a page of that size for the other codecs. */
-function uncompress(input: Uint8Array, codec: string, output: Uint8Array): Uint8Array {
+/**
+ * `input` uncompressed to `size` bytes: for Snappy into `output(size)` (a reused scratch array, or the values' place
+ * in the result), for the other codecs into the array their decoder returns.
+ */
+function uncompress(input: Uint8Array, codec: string, size: number, output: (size: number) => Uint8Array): Uint8Array {
   if (codec === 'UNCOMPRESSED') return input;
   if (codec === 'SNAPPY') {
-    snappyUncompress(input, output);
-    return output;
+    const out = output(size);
+    snappyUncompress(input, out);
+    return out;
   }
-  return decompressPage(input, output.length, codec as never, PARQUET_COMPRESSORS);
+  return decompressPage(input, size, codec as never, PARQUET_COMPRESSORS);
 }
 
 /**
@@ -346,7 +350,7 @@ export async function* readFlatVectors(
       if (header.type === 'DICTIONARY_PAGE' && header.dictionary_page_header) {
         const h = header.dictionary_page_header;
         if (dictionary || (h.encoding !== 'PLAIN' && h.encoding !== 'PLAIN_DICTIONARY')) return false;
-        const plain = uncompress(body, meta.codec, scratchOf(Number(header.uncompressed_page_size)));
+        const plain = uncompress(body, meta.codec, Number(header.uncompressed_page_size), scratchOf);
         dictionary = double ? new Float64Array(h.num_values) : new Float32Array(h.num_values);
         if (plain.length < h.num_values * valueBytes) return false;
         new Uint8Array(dictionary.buffer).set(plain.subarray(0, h.num_values * valueBytes));
@@ -356,7 +360,7 @@ export async function* readFlatVectors(
         count = h.num_values;
         encoding = h.encoding;
         // Version 1: the whole page is compressed; each level section is prefixed with its byte length.
-        levels = uncompress(body, meta.codec, scratchOf(Number(header.uncompressed_page_size)));
+        levels = uncompress(body, meta.codec, Number(header.uncompressed_page_size), scratchOf);
         const view = new DataView(levels.buffer, levels.byteOffset, levels.byteLength);
         repetition = [4, 4 + view.getUint32(0, true)];
         definition = maxDefinition > 0 ? [repetition[1] + 4, repetition[1] + 4 + view.getUint32(repetition[1], true)] : [repetition[1], repetition[1]];
@@ -375,7 +379,7 @@ export async function* readFlatVectors(
         // PLAIN values that fill the page exactly are uncompressed straight to their place in the result.
         const inPlace = encoding === 'PLAIN' && size === count * valueBytes;
         if (inPlace) out.reserve(count);
-        data = h.is_compressed === false || size === 0 ? values : uncompress(values, meta.codec, inPlace ? out.bytesFor(count) : scratchOf(size));
+        data = h.is_compressed === false || size === 0 ? values : uncompress(values, meta.codec, size, inPlace ? () => out.bytesFor(count) : scratchOf);
       } else {
         // An index page or another kind: the general path knows what to make of it.
         return false;
