@@ -88,7 +88,8 @@ function arrowTableRows(table: Table): ArrowRows {
   if (!vector) throw new VecStoreError('invalid_arrow', 'vector: the Arrow stream has no "vector" column');
   // A dictionary-encoded column (Polars' categoricals, pyarrow's dictionary_encode) reads as its values.
   const idValues = DataType.isDictionary(id.type) ? id.type.dictionary : id.type;
-  if (!DataType.isUtf8(idValues) && !DataType.isLargeUtf8(idValues) && !DataType.isInt(idValues)) {
+  // Utf8View is what Polars writes by default (its newest compat level).
+  if (!DataType.isUtf8(idValues) && !DataType.isLargeUtf8(idValues) && !DataType.isUtf8View(idValues) && !DataType.isInt(idValues)) {
     throw new VecStoreError('invalid_arrow', `id: must be a utf8 (or integer) column, got ${String(id.type)}`);
   }
   const metadata = table.getChild('metadata');

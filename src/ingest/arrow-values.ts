@@ -72,7 +72,7 @@ export function jsonValue(type: DataType, value: unknown): unknown {
   if (DataType.isTime(type)) return timeOfDay(value as number | bigint, type.unit);
   if (DataType.isDecimal(type)) return decimalNumber(value as Uint32Array, type.scale);
   if (typeof value === 'bigint') return Number(value);
-  if (DataType.isBinary(type) || DataType.isLargeBinary(type) || DataType.isFixedSizeBinary(type)) return bytesAsBase64(value as Uint8Array);
+  if (DataType.isBinary(type) || DataType.isLargeBinary(type) || DataType.isBinaryView(type) || DataType.isFixedSizeBinary(type)) return bytesAsBase64(value as Uint8Array);
   if (DataType.isList(type) || DataType.isLargeList(type) || DataType.isFixedSizeList(type)) {
     const child = type.children[0].type;
     return Array.from(value as Iterable<unknown>, (item) => jsonValue(child, item));

@@ -1,6 +1,7 @@
 // Arrow column types whose cells apache-arrow hands back as raw storage, read as their values: float16 vectors and a
 // struct metadata column (decimals, timestamps, dates, binary, 64-bit integers) written by pyarrow, through
-// batch-upsert and `vecstore import` against a real server; a vector column of another element type is refused.
+// batch-upsert and `vecstore import` against a real server; string views and large lists as Polars writes them; a
+// vector column of another element type is refused.
 // Fixtures: test/fixtures/arrow/make-fixtures.py.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +51,20 @@ describe('Arrow column types', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(await record('h0', 'typed'), EXPECTED.h0);
     assert.deepEqual(await record('h1', 'typed'), EXPECTED.h1);
+  });
+
+  test('string and binary views and large lists, as Polars writes by default, are read like their plain forms', async () => {
+    assert.equal((await requestJson(`${server.url}/v1/collections/views`, { method: 'PUT', body: JSON.stringify({ dimension: 4, metric: 'euclidean' }) })).status, 201);
+    const res = await postArrow(`${server.url}/v1/collections/views/batch-upsert`, fixture('pyarrow-views.arrows'));
+    assert.deepEqual(res.body, { inserted: 2, updated: 0, errors: [] });
+    assert.deepEqual(await record('v0', 'views'), { id: 'v0', vector: [0.5, 1.5, 2.5, 3.5], metadata: { tag: 'short', raw: 'AQI=' }, text: 'hi', deleted: false });
+    assert.deepEqual(await record('a-longer-id-than-twelve-bytes', 'views'), {
+      id: 'a-longer-id-than-twelve-bytes',
+      vector: [4, 5, 6, 7],
+      metadata: { tag: 'a string longer than twelve bytes', raw: Buffer.from('0123456789abcdef').toString('base64') },
+      text: 'a text longer than the twelve inline bytes',
+      deleted: false,
+    });
   });
 
   test('a vector column of booleans or strings is a 400 naming the column and its type, and writes nothing', async () => {
