@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeArrowBatch } from '../ingest/arrow-encode.js';
 import { DatasetError } from '../io/vector-files.js';
-import { IMPORT_EXTENSIONS, openImportSource, type ColumnNames, type ImportRows, type ImportSource, type RejectedRow } from './import-sources.js';
+import { IMPORT_EXTENSIONS, openImportSource, withoutRecordPrefix, type ColumnNames, type ImportRows, type ImportSource, type RejectedRow } from './import-sources.js';
 import { startProgress } from './progress.js';
 import { existingIds, postArrowBatch, postJsonBatch, type BatchAnswer, type ServerTarget } from './server-client.js';
 
@@ -89,7 +89,7 @@ export async function runImport(o: ImportOptions): Promise<ImportSummary> {
           summary.updated += answer.updated;
           for (const e of answer.errors) {
             const row = kept.batch.rows[e.index];
-            bad(file, { row, ...(e.id !== undefined ? { id: e.id } : {}), error: `${e.error.replace(/^records\[\d+\]\.?/, '') || e.error} (${e.code})` });
+            bad(file, { row, ...(e.id !== undefined ? { id: e.id } : {}), error: `${withoutRecordPrefix(e.error)} (${e.code})` });
           }
           summary.rows += batch.rows.length + batch.rejected.length;
           progress.update(summary.rows);

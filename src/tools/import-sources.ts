@@ -57,6 +57,16 @@ export interface ImportSource {
   batches(size: number): AsyncIterable<ImportRows>;
 }
 
+/** `-`: JSONL read from standard input (`… | vecstore import - --url …`), as it arrives, with no total known. */
+const STDIN = '-';
+
+/**
+ * A server's per-record message without its `records[i].` prefix: the import names rows by their place in the file.
+ */
+export function withoutRecordPrefix(message: string): string {
+  return message.replace(/^records\[\d+\]\.?/, '') || message;
+}
+
 export const IMPORT_EXTENSIONS = ['.parquet', '.arrow', '.arrows', '.feather', '.ipc', '.jsonl', '.ndjson', '.npy', '.fvecs', '.bvecs'];
 
 /** Opens a file by its extension. Throws a DatasetError (one line naming the file) for what cannot be read at all. */
@@ -117,13 +127,15 @@ export class ColumnBatchBuilder {
     return this.out.rows.length + this.out.rejected.length;
   }
 
-  add(row: number, record: Record<string, unknown>): void {
+  /** Adds row `row` of the file, or rejects it; `vectorProblem` is why its vector could not be read at all. */
+  add(row: number, record: Record<string, unknown>, vectorProblem?: string): void {
     const rawId = plainValue(record[this.names.id]);
     const id = typeof rawId === 'number' ? String(rawId) : rawId;
     const reject = (error: string): void => {
       this.out.rejected.push({ row, ...(typeof id === 'string' ? { id } : {}), error });
     };
     if (typeof id !== 'string') return reject(`${this.names.id}: missing or not a string`);
+    if (vectorProblem !== undefined) return reject(vectorProblem);
     const vector = record[this.names.vector];
     if (vector === null || vector === undefined || typeof vector !== 'object' || typeof (vector as ArrayLike<unknown>).length !== 'number') {
       return reject(`${this.names.vector}: missing or not a list of numbers`);
@@ -301,22 +313,21 @@ async function openArrowFile(file: string, names: ColumnNames): Promise<ImportSo
         for (let i = start; i < end; i++) {
           const record: Record<string, unknown> = {};
           for (const [name, column] of others) record[name] = jsonValue(column.type, column.get(i));
+          let vectorProblem: string | undefined;
           try {
             record[vectorName] = vectorAt(i);
           } catch (err) {
             // A damaged list (offsets outside its values) is that row's problem, reported by its row number.
             if (!(err instanceof VecStoreError)) throw err;
+            vectorProblem = withoutRecordPrefix(err.message);
           }
-          builder.add(i + 1, record);
+          builder.add(i + 1, record, vectorProblem);
         }
         yield builder.take();
       }
     },
   };
 }
-
-/** `-`: JSONL read from standard input (`… | vecstore import - --url …`), as it arrives, with no total known. */
-export const STDIN = '-';
 
 async function openJsonl(file: string, names: ColumnNames): Promise<ImportSource> {
   const input = () => (file === STDIN ? process.stdin : fs.createReadStream(file));
