@@ -285,10 +285,22 @@ class ValueBuffer {
 }
 
 /**
+ * BYTE_STREAM_SPLIT: byte k of value i sits at `split[k * count + i]` (the values' first bytes, then their second
+ * bytes, ...); writes the `count` values of `width` bytes each back together into `out`.
+ */
+export function unsplitBytes(split: Uint8Array, count: number, width: number, out: Uint8Array): void {
+  for (let k = 0; k < width; k++) {
+    const stream = split.subarray(k * count, (k + 1) * count);
+    for (let i = 0, at = k; i < count; i++, at += width) out[at] = stream[i];
+  }
+}
+
+/**
  * hyparquet assembles a list column into one JavaScript array per row, which at 768 floats a row costs more than
  * everything else an import does. When every row holds a list of the same length with no null list and no null
  * element, and the values are PLAIN or dictionary encoded (pyarrow's default: a dictionary until it grows too large,
- * then PLAIN), the page values already are the vectors back to back.
+ * then PLAIN), the page values already are the vectors back to back; BYTE_STREAM_SPLIT pages (pyarrow's
+ * `use_byte_stream_split`, chosen for floats because they compress better) are put back together in one pass.
  *
  * Yields the group's rows in spans of at least `minRows` rows (the last may be shorter). Returns true when it read
  * the whole group, false when it met something else (a ragged row, a null, a nested list, another encoding): the rows
@@ -392,6 +404,9 @@ export async function* readFlatVectors(
         if (data.length < count * valueBytes) return false;
         // Copied as bytes (values need not sit at a multiple of 4 in a page), unless they were uncompressed in place.
         if (data.buffer !== out.values.buffer) out.bytesFor(count).set(data.subarray(0, count * valueBytes));
+      } else if (encoding === 'BYTE_STREAM_SPLIT') {
+        if (data.length < count * valueBytes) return false;
+        unsplitBytes(data, count, valueBytes, out.bytesFor(count));
       } else if ((encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') && dictionary && data.length > 0) {
         // A bit width byte, then the dictionary indices as an RLE/bit-packed hybrid run.
         const indices = new Int32Array(count);

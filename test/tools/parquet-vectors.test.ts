@@ -96,6 +96,18 @@ test('ZSTD (Polars\' default), GZIP, BROTLI and LZ4_RAW pages: the flat reader a
   }
 });
 
+test('BYTE_STREAM_SPLIT pages (floats in version 1 pages, doubles in version 2) are read flat, as hyparquet reads them', async () => {
+  const reference = await parquetReadObjects({ file: fixture('pyarrow-v2-plain.parquet').buffer });
+  for (const [name, array] of [['pyarrow-byte-stream-split.parquet', Float32Array], ['pyarrow-byte-stream-split-double.parquet', Float64Array]] as const) {
+    const { buffer, metadata } = fixture(name);
+    assert.ok(metadata.row_groups[0].columns[1].meta_data!.encodings.includes('BYTE_STREAM_SPLIT'), name);
+    assert.deepEqual(await compareWithHyparquet(buffer, metadata, 10, array), [{ rows: 128, whole: true }, { rows: 128, whole: true }, { rows: 44, whole: true }], name);
+    // The same values as the PLAIN file (written as float32, so the doubles are those floats widened).
+    const values = (await parquetReadObjects({ file: buffer })).map((row) => row.vector);
+    assert.deepEqual(values, reference.map((row) => row.vector), name);
+  }
+});
+
 test('a ragged row or a null element stops the flat reader; the rows before it are yielded whole and right', async () => {
   const { buffer, metadata } = fixture('pyarrow-ragged.parquet');
   const [{ rows, whole }] = await compareWithHyparquet(buffer, metadata, 10, Float32Array);
