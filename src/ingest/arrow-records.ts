@@ -80,12 +80,18 @@ export function decodeArrowStream(bytes: Uint8Array): ArrowRows {
   return arrowTableRows(table);
 }
 
+/** The table's column names, for an error that says which are there (names are case-sensitive: `ID` is not `id`). */
+function columnsOf(table: Table): string {
+  const names = table.schema.fields.map((f) => JSON.stringify(f.name));
+  return `its columns: ${names.slice(0, 10).join(', ')}${names.length > 10 ? `, and ${names.length - 10} more` : ''}`;
+}
+
 /** The rows of an Arrow table with columns `id`, `vector`, and optionally `metadata` and `text`. */
 function arrowTableRows(table: Table): ArrowRows {
   const id = table.getChild('id');
   const vector = table.getChild('vector');
-  if (!id) throw new VecStoreError('invalid_arrow', 'id: the Arrow stream has no "id" column');
-  if (!vector) throw new VecStoreError('invalid_arrow', 'vector: the Arrow stream has no "vector" column');
+  if (!id) throw new VecStoreError('invalid_arrow', `id: the Arrow stream has no "id" column (${columnsOf(table)})`);
+  if (!vector) throw new VecStoreError('invalid_arrow', `vector: the Arrow stream has no "vector" column (${columnsOf(table)})`);
   // A dictionary-encoded column (Polars' categoricals, pyarrow's dictionary_encode) reads as its values.
   const idValues = DataType.isDictionary(id.type) ? id.type.dictionary : id.type;
   // Utf8View is what Polars writes by default (its newest compat level).

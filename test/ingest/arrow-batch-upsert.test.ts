@@ -170,6 +170,10 @@ describe('Arrow IPC batch-upsert', () => {
     const noVector = tableToIPC(new Table({ id: vectorFromArray(['z'], new Utf8()) }), 'stream');
     const missing = await postArrow(`${server.url}/v1/batch-upsert`, noVector);
     assert.deepEqual([missing.status, missing.body.code, missing.body.error.split(':')[0]], [400, 'invalid_arrow', 'vector']);
+    // Column names are case-sensitive: the error lists the columns the stream has, so `ID` is seen for what it is.
+    const misnamed = tableToIPC(new Table({ ID: vectorFromArray(['z'], new Utf8()), vector: vectorFromArray([[1, 2, 3]], new FixedSizeList(3, new Field('item', new Float32()))) }), 'stream');
+    const wrongCase = await postArrow(`${server.url}/v1/batch-upsert`, misnamed);
+    assert.deepEqual([wrongCase.status, wrongCase.body.code, wrongCase.body.error], [400, 'invalid_arrow', 'id: the Arrow stream has no "id" column (its columns: "ID", "vector")']);
     assert.equal(await total(), before);
   });
 
