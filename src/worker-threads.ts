@@ -17,12 +17,13 @@ export const WORKER_EXEC_ARGV: string[] | undefined = process.allowedNodeEnviron
     undefined;
 
 /**
- * How far parse threads sit below the process's priority (in nice steps): when a bulk load and queries want the same
- * cores, the scan threads answering queries get about three times a parse thread's share, so queries stay quick and
- * the load slows instead. A load without queries loses nothing (no one else wants the cores). Measured in
+ * How far the threads of background work — parsing batch bodies, building graphs — sit below the process's priority
+ * (in nice steps): when a bulk load and queries want the same cores, the threads answering queries get about three
+ * times a background thread's share, so queries stay quick and the load slows instead. Background threads share
+ * among themselves as equals, and a load without queries loses nothing (no one else wants the cores). Measured in
  * docs/ingest.md.
  */
-export const PARSE_THREAD_NICENESS = 5;
+export const BACKGROUND_THREAD_NICENESS = 5;
 
 /**
  * Lowers the calling thread's scheduling priority by `steps` nice steps (Linux keeps a nice value per thread, and

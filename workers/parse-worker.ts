@@ -4,10 +4,10 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { VecStoreError } from '../src/errors.js';
 import { prepareBatch, validateBatchBody } from '../src/ingest/batch-body.js';
 import type { ParseResult, ParseTask } from '../src/ingest/parse-messages.js';
-import { lowerThreadPriority, PARSE_THREAD_NICENESS } from '../src/worker-threads.js';
+import { lowerThreadPriority, BACKGROUND_THREAD_NICENESS } from '../src/worker-threads.js';
 
-// Below the priority of the threads that answer queries (see PARSE_THREAD_NICENESS).
-lowerThreadPriority(PARSE_THREAD_NICENESS);
+// Below the priority of the threads that answer queries (see BACKGROUND_THREAD_NICENESS).
+lowerThreadPriority(BACKGROUND_THREAD_NICENESS);
 
 /** Piscina entry point (named, picked by the pool's `name` option): one body per task; the packed vectors go back transferred, not copied. */
 export function parse(task: ParseTask): unknown {

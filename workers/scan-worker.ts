@@ -1,4 +1,5 @@
-// Piscina entry point: maps shared vector and graph segments once, then runs exact scans, graph searches and graph inserts.
+// Piscina entry point: maps shared vector and graph segments once, then runs exact scans, graph searches and graph inserts
+// (a pool's query workers run the first two, its graph builders, at a lower priority, the inserts).
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { finishScan, mapSegmentRows, newScanHeaps, scanRanges, visibleRow, type ScanQueries, type SegmentRows } from '../src/search/scan-kernel.js';
@@ -23,6 +24,7 @@ import {
 } from '../src/search/messages.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 import { collectDroppedSoon } from '../src/search/dropped-memory.js';
+import { lowerThreadPriority } from '../src/worker-threads.js';
 
 const segments = new Map<number, SegmentRows>();
 const graphSegments = new Map<number, Int32Array>();
@@ -32,6 +34,7 @@ const waiting = new Map<string, Array<() => void>>();
 const faultsEnabled = process.env.VECSTORE_TEST_FAULTS === '1';
 /** This worker's pool's channels: their names are unique to the pool, so no other pool in the process hears them. */
 const channels = workerData as ScanWorkerData;
+if (channels.niceness) lowerThreadPriority(channels.niceness);
 const metrics = channels.metricsChannel === undefined ? undefined : new WorkerMetrics();
 /** How often a worker reports what it counted; a report per task would cost more than the metric updates. */
 const METRICS_REPORT_MS = 200;

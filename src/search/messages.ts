@@ -12,6 +12,8 @@ export interface ScanWorkerData {
   segmentChannel: string;
   /** The BroadcastChannel on which the pool's workers report their metric deltas; absent when metrics are off. */
   metricsChannel?: string;
+  /** Nice steps this worker's thread sits below the process (graph builders: they yield to the query workers). */
+  niceness?: number;
 }
 
 /** Broadcast by the front thread: new vector or graph segments to map, or old ones (after compaction) to forget. */

@@ -1,5 +1,6 @@
 // The Piscina pool of workers, shared by every store of a process: announces vector and graph segments to its workers
 // once, runs their tasks (scans, graph searches, graph inserts), reports worker metric deltas. Its channels carry names unique to the pool, so pools never cross-talk.
+// Graph inserts run on builder threads of their own, at a lower priority, so that building never holds queries back.
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
@@ -8,9 +9,12 @@ import { collectDroppedSoon } from './dropped-memory.js';
 import type { SegmentDescriptor } from '../store/segment-layout.js';
 import type { GraphSegmentDescriptor } from '../index/graph-layout.js';
 import type { ScanWorkerData, SegmentBroadcast, WorkerHello, WorkerMetricsDelta, WorkerMetricsReport, WorkerTask } from './messages.js';
-import { WORKER_EXEC_ARGV } from '../worker-threads.js';
+import { BACKGROUND_THREAD_NICENESS, WORKER_EXEC_ARGV } from '../worker-threads.js';
 
 const WORKER_FILE = new URL('../../workers/scan-worker.js', import.meta.url);
+
+/** A graph builder idle this long is retired (its views of the segments go with it); the next build starts another. */
+const BUILDER_IDLE_MS = 60_000;
 
 export interface ScanPoolOptions {
   threads: number;
@@ -26,7 +30,13 @@ export interface ScanPoolOptions {
  * to announce them again to a worker that replaces a dead one.
  */
 export class ScanPool {
+  /** The query workers: scans and graph searches. */
   private readonly pool: Piscina<WorkerTask, unknown>;
+  /**
+   * The graph builders: the same worker code on the same segments (they hear the same channels), started when a graph
+   * needs building and retired when idle, running below the query workers' priority.
+   */
+  private readonly builders: Piscina<WorkerTask, unknown>;
   private readonly channel: BroadcastChannel;
   private readonly metricsChannel: BroadcastChannel | undefined;
   private readonly options: ScanPoolOptions;
@@ -44,23 +54,35 @@ export class ScanPool {
       ...(options.onWorkerMetrics ? { metricsChannel: `${prefix}:worker-metrics` } : {}),
     };
     this.channel = new BroadcastChannel(workerData.segmentChannel);
-    this.pool = new Piscina<WorkerTask, unknown>({
+    const common = {
       filename: WORKER_FILE.href,
       name: 'run',
-      minThreads: options.threads,
       maxThreads: options.threads,
-      // Workers keep their segment views for their whole life; never retire them for being idle.
-      idleTimeout: Number.MAX_SAFE_INTEGER,
       // 'async' lets an idle worker's event loop run, so segment broadcasts are mapped before the next task needs them.
-      atomics: 'async',
-      // Waiting tasks are served round-robin by source, so one busy store cannot hold the others' queries behind it.
-      taskQueue: new FairTaskQueue(),
+      atomics: 'async' as const,
       // A task taken from the queue when no worker was free goes back to the front (unshift), keeping its turn; by
       // default Piscina appends it at the tail, which would send a small store's task behind the busy one's again.
       stricterFIFO: true,
-      workerData,
       env: { ...process.env, ...(options.env ?? {}) } as Record<string, string>,
       execArgv: WORKER_EXEC_ARGV,
+    };
+    this.pool = new Piscina<WorkerTask, unknown>({
+      ...common,
+      minThreads: options.threads,
+      // Workers keep their segment views for their whole life; never retire them for being idle.
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // Waiting tasks are served round-robin by source, so one busy store cannot hold the others' queries behind it.
+      taskQueue: new FairTaskQueue(),
+      workerData,
+    });
+    // A builder that starts says hello and is sent every segment, like a query worker that replaces a dead one.
+    this.builders = new Piscina<WorkerTask, unknown>({
+      ...common,
+      minThreads: 0,
+      idleTimeout: BUILDER_IDLE_MS,
+      // Stores building at once take turns.
+      taskQueue: new FairTaskQueue(),
+      workerData: { ...workerData, niceness: BACKGROUND_THREAD_NICENESS } satisfies ScanWorkerData,
     });
     this.channel.onmessage = (event: unknown) => {
       const message = (event as { data: SegmentBroadcast | WorkerHello }).data;
@@ -121,10 +143,11 @@ export class ScanPool {
    * (a store's queries, or its graph building): while workers are busy, waiting tasks of different sources take turns.
    */
   async run(task: WorkerTask, source = 0): Promise<unknown> {
+    const tagged: WorkerTask & { [queueOptionsSymbol]: SourceTag } = { ...task, [queueOptionsSymbol]: { source } };
+    if (task.kind === 'graph-insert') return this.builders.run(tagged);
     this.running++;
-    if (task.kind !== 'graph-insert') this.lastRun.set(source, performance.now());
+    this.lastRun.set(source, performance.now());
     try {
-      const tagged: WorkerTask & { [queueOptionsSymbol]: SourceTag } = { ...task, [queueOptionsSymbol]: { source } };
       return await this.pool.run(tagged);
     } finally {
       this.running--;
@@ -154,12 +177,12 @@ export class ScanPool {
     return this.segments.size;
   }
 
-  /** Tasks waiting for a free worker. */
+  /** Tasks waiting for a free query worker. */
   get queueDepth(): number {
     return this.pool.queueSize;
   }
 
-  /** Fraction of the workers busy right now, in [0, 1]. */
+  /** Fraction of the query workers busy right now, in [0, 1]. */
   get utilization(): number {
     return Math.min(1, (this.running - this.pool.queueSize) / this.options.threads);
   }
@@ -172,6 +195,6 @@ export class ScanPool {
   async close(): Promise<void> {
     this.channel.close();
     this.metricsChannel?.close();
-    await this.pool.destroy();
+    await Promise.all([this.pool.destroy(), this.builders.destroy()]);
   }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { encodeArrowBatch } from '../../src/ingest/arrow-encode.js';
-import { PARSE_THREAD_NICENESS } from '../../src/worker-threads.js';
+import { BACKGROUND_THREAD_NICENESS } from '../../src/worker-threads.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { postArrow } from '../helpers/arrow-post.js';
 import { randomVectors } from '../helpers/random.js';
@@ -31,10 +31,10 @@ test('the parse threads, and only they, run below the priority of the front thre
     for (const answer of answers) assert.equal(answer.status, 200, JSON.stringify(answer.body));
     const niceness = threadNiceness(server.proc.pid!);
     assert.equal(niceness.get(server.proc.pid!), 0, 'the front thread keeps the process priority');
-    const lowered = [...niceness.values()].filter((n) => n === PARSE_THREAD_NICENESS);
-    assert.ok(lowered.length >= 1 && lowered.length <= 2, `parse threads at nice ${PARSE_THREAD_NICENESS}: ${lowered.length} of ${JSON.stringify([...niceness])}`);
+    const lowered = [...niceness.values()].filter((n) => n === BACKGROUND_THREAD_NICENESS);
+    assert.ok(lowered.length >= 1 && lowered.length <= 2, `parse threads at nice ${BACKGROUND_THREAD_NICENESS}: ${lowered.length} of ${JSON.stringify([...niceness])}`);
     // Every other thread (front, scan workers, libuv, V8's helpers) keeps nice 0.
-    assert.equal([...niceness.values()].filter((n) => n !== 0 && n !== PARSE_THREAD_NICENESS).length, 0);
+    assert.equal([...niceness.values()].filter((n) => n !== 0 && n !== BACKGROUND_THREAD_NICENESS).length, 0);
   } finally {
     assert.equal(await server.stop(), 0);
   }
