@@ -25,9 +25,10 @@ export interface ScanPoolOptions {
 }
 
 /**
- * A fixed-size pool of scan workers. Segment ids are unique in the process (see VectorStore), so one pool serves any
- * number of stores: a task names its segments, and the pool remembers every announced segment until it is dropped,
- * to announce them again to a worker that replaces a dead one.
+ * A fixed-size pool of query workers, and up to as many graph builders. Segment ids are unique in the process (see
+ * VectorStore), so one pool serves any number of stores: a task names its segments, and the pool remembers every
+ * announced segment until it is dropped, to announce them again to a worker that starts later (a builder, or a
+ * worker that replaces a dead one).
  */
 export class ScanPool {
   /** The query workers: scans and graph searches. */
@@ -139,8 +140,9 @@ export class ScanPool {
   }
 
   /**
-   * Runs one task on some worker (the caller knows the answer's type from the task's kind). `source` names who asks
-   * (a store's queries, or its graph building): while workers are busy, waiting tasks of different sources take turns.
+   * Runs one task on some worker (the caller knows the answer's type from the task's kind): graph inserts on a
+   * builder, everything else on a query worker. `source` names who asks (a store's queries, or its graph building):
+   * while workers are busy, waiting tasks of different sources take turns.
    */
   async run(task: WorkerTask, source = 0): Promise<unknown> {
     const tagged: WorkerTask & { [queueOptionsSymbol]: SourceTag } = { ...task, [queueOptionsSymbol]: { source } };
