@@ -301,13 +301,13 @@ function spanCollection(route: Route, params: string[]): string | undefined {
 
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-/** The headers a route reads, taken while uWS still allows it (before any await). */
 /** `type/subtype` of a Content-Type header, lower-cased, parameters (charset, …) dropped. */
 function mediaType(header: string): string {
   const end = header.indexOf(';');
   return (end === -1 ? header : header.slice(0, end)).trim().toLowerCase();
 }
 
+/** The headers a route reads, taken while uWS still allows it (before any await). */
 function readHeaders(req: HttpRequest, names: readonly string[] | undefined): Record<string, string> {
   if (names === undefined) return NO_HEADERS;
   const headers: Record<string, string> = {};

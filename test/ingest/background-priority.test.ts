@@ -11,7 +11,7 @@ import { randomVectors } from '../helpers/random.js';
 
 const skip = process.platform !== 'linux' && 'thread priorities are read from /proc';
 
-/** The nice values of the threads of process `pid` (field 19 of /proc/PID/task/TID/stat), the main thread's first. */
+/** The nice values of the threads of process `pid` (field 19 of /proc/PID/task/TID/stat): its main thread's, and the others'. */
 function threadNiceness(pid: number): { main: number; others: number[] } {
   const niceOf = (tid: string) => {
     const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
@@ -22,7 +22,7 @@ function threadNiceness(pid: number): { main: number; others: number[] } {
   return { main: niceOf(String(pid)), others: others.map(niceOf) };
 }
 
-/** Loads 200 rows as two concurrent Arrow batches (so both parse threads start) and waits until the graph holds them. */
+/** Loads 200 rows as two concurrent Arrow batches (so that a second parse thread, when allowed, starts too). */
 async function load(url: string): Promise<void> {
   const vectors = randomVectors(100, 4, 3);
   const body = (prefix: string) => encodeArrowBatch({ ids: vectors.map((_, i) => `${prefix}${i}`), dimension: 4, vectors: Float32Array.from(vectors.flatMap((v) => Array.from(v))) });
